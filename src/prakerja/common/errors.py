@@ -1,0 +1,85 @@
+"""One family of errors with stable codes, each with a message in Bahasa Indonesia and English.
+
+The code is the contract (partners and the mobile app branch on it); the messages are for people.
+A subclass declares its code, HTTP status and both message templates; `details` carries the facts
+(failing fields, account ids) that the templates may interpolate.
+"""
+
+from typing import Any, ClassVar
+
+
+class ApplicationError(Exception):
+    code: ClassVar[str] = "APPLICATION_ERROR"
+    http_status: ClassVar[int] = 400
+    message_id: ClassVar[str] = "Permintaan tidak dapat diproses."
+    message_en: ClassVar[str] = "The request could not be processed."
+
+    def __init__(self, details: dict[str, Any] | None = None, **params: Any) -> None:
+        self.details: dict[str, Any] = dict(details or {})
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, language: str = "id") -> str:
+        template = self.message_en if language.startswith("en") else self.message_id
+        return template.format(**self.params) if self.params else template
+
+    def body(self, language: str = "id") -> dict[str, Any]:
+        """The error body of the partner API contract, used by every JSON API."""
+        return {"error": {"code": self.code, "message": self.message(language), "details": self.details}}
+
+
+class ValidationFailed(ApplicationError):
+    code = "VALIDATION_FAILED"
+    http_status = 422
+    message_id = "Data yang dikirim tidak valid. Periksa kolom yang disebutkan."
+    message_en = "The submitted data is not valid. Check the fields named in details."
+
+
+class NotFound(ApplicationError):
+    code = "NOT_FOUND"
+    http_status = 404
+    message_id = "Data yang diminta tidak ditemukan."
+    message_en = "The requested item was not found."
+
+
+class PermissionDenied(ApplicationError):
+    code = "PERMISSION_DENIED"
+    http_status = 403
+    message_id = "Anda tidak memiliki izin untuk tindakan ini."
+    message_en = "You do not have permission for this action."
+
+
+class Conflict(ApplicationError):
+    code = "CONFLICT"
+    http_status = 409
+    message_id = "Permintaan bertentangan dengan keadaan data saat ini."
+    message_en = "The request conflicts with the current state of the data."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    message_id = "Kunci idempotensi ini sudah dipakai untuk permintaan yang berbeda."
+    message_en = "This idempotency key was already used for a different request."
+
+
+class InsufficientBalance(Conflict):
+    code = "INSUFFICIENT_BALANCE"
+    message_id = "Saldo tidak mencukupi untuk transaksi ini."
+    message_en = "The balance is not enough for this transaction."
+
+
+class AlreadyReversed(Conflict):
+    code = "ALREADY_REVERSED"
+    message_id = "Transaksi ini sudah pernah dibatalkan."
+    message_en = "This transaction has already been reversed."
+
+
+def all_error_classes() -> list[type[ApplicationError]]:
+    """Every ApplicationError subclass loaded so far, for the error catalogue and its tests."""
+    found: list[type[ApplicationError]] = []
+    pending: list[type[ApplicationError]] = [ApplicationError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(cls.__subclasses__())
+    return sorted(found, key=lambda c: c.code)

@@ -1,0 +1,114 @@
+"""The one table of environment variables the system reads, with defaults and meaning.
+
+Defaults give the embedded setup: a SQLite file under PRAKERJA_DATA_DIR, tasks run inline, sandbox
+adapters. docs/settings.md is generated from this table (`prakerja envtable`) and a test keeps the two
+in step.
+"""
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    default: str
+    meaning: str
+
+
+TABLE: tuple[EnvVar, ...] = (
+    EnvVar(
+        "PRAKERJA_DATA_DIR",
+        "./var",
+        "Folder for the embedded SQLite database, uploaded files and demo state.",
+    ),
+    EnvVar(
+        "DATABASE_URL",
+        "sqlite:///$PRAKERJA_DATA_DIR/prakerja.sqlite3",
+        "Database. `postgres://user@host:5432/name` selects PostgreSQL (psycopg 3).",
+    ),
+    EnvVar(
+        "PRAKERJA_DB_CONN_MAX_AGE",
+        "60",
+        "Seconds a PostgreSQL connection is kept open between requests (0 closes after each).",
+    ),
+    EnvVar(
+        "PRAKERJA_SQLITE_BUSY_TIMEOUT_MS",
+        "20000",
+        "How long a SQLite writer waits for the write lock before giving up.",
+    ),
+    EnvVar(
+        "CELERY_BROKER_URL",
+        "",
+        "Celery broker, e.g. `redis://127.0.0.1:6379/0`. Empty: tasks run inline in the caller.",
+    ),
+    EnvVar(
+        "CELERY_RESULT_BACKEND",
+        "",
+        "Where task results are kept; empty means the broker URL when one is set.",
+    ),
+    EnvVar(
+        "PRAKERJA_SECRET_KEY",
+        "insecure-demo-key-change-me",
+        "Django secret key (signing). Must be set to a long random value in production.",
+    ),
+    EnvVar("PRAKERJA_DEBUG", "false", "Django debug pages. Never true in production."),
+    EnvVar(
+        "PRAKERJA_ALLOWED_HOSTS",
+        "127.0.0.1,localhost,testserver",
+        "Comma-separated host names the web server answers to.",
+    ),
+    EnvVar(
+        "PRAKERJA_SECURE_COOKIES",
+        "false",
+        "Send session and CSRF cookies over HTTPS only (true behind TLS in production).",
+    ),
+    EnvVar(
+        "PRAKERJA_LANGUAGE",
+        "id",
+        "Default language of pages and messages: `id` (Bahasa Indonesia) or `en`.",
+    ),
+    EnvVar("PRAKERJA_LOG_LEVEL", "INFO", "Log level of the `prakerja` loggers."),
+    EnvVar("PRAKERJA_HOST", "127.0.0.1", "Address `prakerja serve` and `prakerja demo` bind to."),
+    EnvVar("PRAKERJA_PORT", "8000", "Port `prakerja serve` and `prakerja demo` listen on."),
+    EnvVar("PRAKERJA_WEB_WORKERS", "2", "Gunicorn worker processes of `prakerja serve`."),
+)
+
+_BY_NAME = {var.name: var for var in TABLE}
+
+
+def get(name: str) -> str:
+    """The variable's value from the environment, else its documented default."""
+    var = _BY_NAME[name]  # KeyError on purpose: every variable read must be in the table
+    return os.environ.get(name, var.default)
+
+
+def get_bool(name: str) -> bool:
+    return get(name).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def get_int(name: str) -> int:
+    return int(get(name))
+
+
+def get_list(name: str) -> list[str]:
+    return [item.strip() for item in get(name).split(",") if item.strip()]
+
+
+def data_dir() -> Path:
+    return Path(get("PRAKERJA_DATA_DIR")).expanduser().resolve()
+
+
+def markdown_table() -> str:
+    lines = [
+        "# Settings",
+        "",
+        "Every setting comes from an environment variable. Generated from",
+        "`src/prakerja/config/env.py` by `prakerja envtable`; do not edit by hand.",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    lines += [f"| `{v.name}` | `{v.default}` | {v.meaning} |" for v in TABLE]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,136 @@
+"""Django settings. Every value that varies between machines comes from `env.py`'s table."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from prakerja.config import env
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env.data_dir()
+
+SECRET_KEY = env.get("PRAKERJA_SECRET_KEY")
+DEBUG = env.get_bool("PRAKERJA_DEBUG")
+ALLOWED_HOSTS = env.get_list("PRAKERJA_ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "prakerja.audit",
+    "prakerja.ledger",
+    "prakerja.waves",
+    "prakerja.ops",
+    "prakerja.portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "prakerja.common.middleware.ApplicationErrorMiddleware",
+]
+
+ROOT_URLCONF = "prakerja.config.urls"
+WSGI_APPLICATION = "prakerja.config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = env.get("DATABASE_URL").replace("$PRAKERJA_DATA_DIR", str(DATA_DIR))
+    config = dj_database_url.parse(url)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock at BEGIN, so
+        # two writers queue on the busy timeout instead of failing to upgrade a read lock mid-way.
+        config["OPTIONS"] = {
+            "timeout": env.get_int("PRAKERJA_SQLITE_BUSY_TIMEOUT_MS") / 1000,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+            "PRAGMA foreign_keys=ON;",
+        }
+        # Tests on SQLite use a file too, so that threads and subprocesses share one database.
+        config["TEST"] = {"NAME": str(DATA_DIR / "test-prakerja.sqlite3")}
+        Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    else:
+        config["CONN_MAX_AGE"] = env.get_int("PRAKERJA_DB_CONN_MAX_AGE")
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = env.get("PRAKERJA_LANGUAGE")
+LANGUAGES = [("id", "Bahasa Indonesia"), ("en", "English")]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Jakarta"  # shown in WIB; with USE_TZ the database stores UTC
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True  # the demo serves app static files without a collectstatic step
+MEDIA_ROOT = DATA_DIR / "media"
+
+SESSION_COOKIE_SECURE = env.get_bool("PRAKERJA_SECURE_COOKIES")
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# Celery: without a broker every task runs inline in the caller (embedded default, unit tests).
+CELERY_BROKER_URL = env.get("CELERY_BROKER_URL")
+CELERY_RESULT_BACKEND = env.get("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL or None
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again, so tasks are idempotent
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"prakerja": {"handlers": ["console"], "level": env.get("PRAKERJA_LOG_LEVEL")}},
+}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    name = "prakerja.ops"
+    verbose_name = "Operations: demo, servers, workers, benchmarks"

@@ -1,0 +1,39 @@
+"""Benchmarks by one contract (docs/engineering contract): each measures the system's way and the
+fastest plain way (raw SQL, raw COPY, a bare endpoint) on the same data in the same run, and reports
+seconds, the limit's seconds and their ratio, so a figure holds on a noisy machine."""
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class BenchResult:
+    seconds: float
+    limit_seconds: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_contract(self, name: str, n: int) -> dict[str, Any]:
+        return {
+            "bench": name,
+            "n": n,
+            "seconds": round(self.seconds, 3),
+            "per_second": round(n / self.seconds, 1) if self.seconds else None,
+            "limit_seconds": round(self.limit_seconds, 3),
+            "ratio_to_limit": round(self.seconds / self.limit_seconds, 3)
+            if self.limit_seconds
+            else None,
+            **self.extra,
+        }
+
+
+# name -> (module, default n). Each module has `run(n: int, log: Callable[[str], None]) -> BenchResult`.
+BENCHMARKS: dict[str, tuple[str, int]] = {
+    "ledger": ("prakerja.ops.bench.ledger", 200_000),
+}
+
+
+def runner(name: str) -> Callable[..., BenchResult]:
+    module_name, _ = BENCHMARKS[name]
+    return importlib.import_module(module_name).run  # type: ignore[no-any-return]

@@ -1,0 +1,70 @@
+"""Start the demo's child processes (web server, sandbox services), wait until each answers, and stop
+them all together."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Service:
+    name: str
+    argv: list[str]
+    health_url: str
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+
+def prakerja_argv(*args: str) -> list[str]:
+    """The `prakerja` command in this interpreter, whether or not its script is on PATH."""
+    return [sys.executable, "-m", "prakerja.cli", *args]
+
+
+def wait_until_up(url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{url}: process exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - our own localhost URL
+                if answer.status < 500:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+
+
+class Supervisor:
+    def __init__(self) -> None:
+        self.services: list[Service] = []
+
+    def start(self, service: Service) -> None:
+        service.process = subprocess.Popen(service.argv, env=os.environ.copy())
+        self.services.append(service)
+        wait_until_up(service.health_url, process=service.process)
+
+    def wait(self) -> None:
+        """Block until one child exits or we are asked to stop (Ctrl-C or SIGTERM)."""
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        try:
+            while all(s.process is not None and s.process.poll() is None for s in self.services):
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            if service.process is not None and service.process.poll() is None:
+                service.process.terminate()
+        for service in self.services:
+            if service.process is not None:
+                try:
+                    service.process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    service.process.kill()
