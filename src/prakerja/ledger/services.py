@@ -259,17 +259,19 @@ def _validated(idempotency_key: str, legs: Sequence[tuple[int, int]]) -> list[tu
     problems: dict[str, str] = {}
     if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
         problems["idempotency_key"] = f"must be 1 to {MAX_KEY_LENGTH} characters"
-    if len(legs) < 2:
-        problems["legs"] = "a transaction needs at least two legs"
     for account, amount in legs:
         require_rupiah(amount, field="leg amount")
-        if amount == 0:
-            problems["legs"] = "a leg cannot be zero"
-    if len({account for account, _ in legs}) != len(legs):
-        problems["legs"] = "each account appears once per transaction"
     total = sum(amount for _, amount in legs)
-    if total != 0:
-        problems["legs"] = f"legs must sum to zero, they sum to {total}"
+    # The first broken rule is the one reported: it is the one to fix first.
+    for broken, problem in (
+        (len(legs) < 2, "a transaction needs at least two legs"),
+        (any(amount == 0 for _, amount in legs), "a leg cannot be zero"),
+        (len({account for account, _ in legs}) != len(legs), "each account appears once per transaction"),
+        (total != 0, f"legs must sum to zero, they sum to {total}"),
+    ):
+        if broken:
+            problems["legs"] = problem
+            break
     if problems:
         raise ValidationFailed(details=problems)
     return sorted((int(account), amount) for account, amount in legs)

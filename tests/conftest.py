@@ -1,0 +1,40 @@
+import pytest
+from django.db import connection
+
+from prakerja.common.actors import Actor
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    vendor = "PostgreSQL" if "postgresql" in db["ENGINE"] else "SQLite"
+    return f"database: {vendor} ({db['NAME']}; tests use a fresh test database)"
+
+
+@pytest.fixture
+def actor() -> Actor:
+    return Actor.system("tests")
+
+
+@pytest.fixture
+def postgres_only() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://… (CI does)")
+
+
+@pytest.fixture
+def child_env(transactional_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Environment for a subprocess (`prakerja …`, a Celery worker) that must see the test database."""
+    import os
+
+    settings_dict = connection.settings_dict
+    env = os.environ.copy()
+    if connection.vendor == "sqlite":
+        env["DATABASE_URL"] = f"sqlite:///{settings_dict['NAME']}"
+    else:
+        user = settings_dict.get("USER") or "postgres"
+        host = settings_dict.get("HOST") or "127.0.0.1"
+        port = settings_dict.get("PORT") or 5432
+        env["DATABASE_URL"] = f"postgres://{user}@{host}:{port}/{settings_dict['NAME']}"
+    return env
