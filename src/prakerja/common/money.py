@@ -9,7 +9,7 @@ def require_rupiah(amount: object, *, field: str = "amount") -> int:
 
 
 def format_rupiah(amount: int) -> str:
-    """Format integer rupiah the Indonesian way: 1000000 -> 'Rp1.000.000', -5000 -> '-Rp5.000'."""
+    """Format integer rupiah the Indonesian way: 1234567 -> 'Rp1.234.567', -5000 -> '-Rp5.000'."""
     require_rupiah(amount)
     sign = "-" if amount < 0 else ""
     return f"{sign}Rp{abs(amount):,}".replace(",", ".")

@@ -105,6 +105,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise reads it at start
 WHITENOISE_USE_FINDERS = True  # the demo serves app static files without a collectstatic step
 MEDIA_ROOT = DATA_DIR / "media"
 

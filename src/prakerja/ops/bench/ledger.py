@@ -16,13 +16,14 @@ from prakerja.ledger.services import (
 )
 from prakerja.ops.bench import BenchResult
 from prakerja.ops.bench.timing import stopwatch
+from prakerja.waves.selectors import scheme_active
 
-AMOUNT = 1_000_000
 CHUNK = 10_000
 ROWS_PER_INSERT = 1_000
 
 
 def run(n: int, log: Callable[[str], None]) -> BenchResult:
+    amount = scheme_active().training_balance_idr
     budget = account_get_or_create(kind=AccountKind.PROGRAM_BUDGET).pk
     log(f"setup: {n} training-balance accounts")
     accounts = accounts_ensure(kind=AccountKind.TRAINING_BALANCE, owner_ids=range(1, n + 1))
@@ -35,7 +36,7 @@ def run(n: int, log: Callable[[str], None]) -> BenchResult:
             postings = [
                 Posting(
                     idempotency_key=f"training-credit:bench:{owner}",
-                    legs=((budget, -AMOUNT), (accounts[owner], AMOUNT)),
+                    legs=((budget, -amount), (accounts[owner], amount)),
                 )
                 for owner in owners[start : start + CHUNK]
             ]
@@ -47,8 +48,8 @@ def run(n: int, log: Callable[[str], None]) -> BenchResult:
 
     log("limit: raw multi-row INSERT of the same legs into a table shaped like ledger_leg")
     _create_limit_table()
-    legs = [(i, budget, -AMOUNT) for i in range(1, n + 1)] + [
-        (i, accounts[owner], AMOUNT) for i, owner in enumerate(owners, start=1)
+    legs = [(i, budget, -amount) for i in range(1, n + 1)] + [
+        (i, accounts[owner], amount) for i, owner in enumerate(owners, start=1)
     ]
     with stopwatch() as limit:
         for start in range(0, len(legs), CHUNK * 2):
