@@ -25,7 +25,7 @@ def postgres_only() -> None:
 
 @pytest.fixture
 def child_env(transactional_db) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """Environment for a subprocess (`prakerja …`, a Celery worker) that must see the test database."""
+    """Environment for a subprocess (`prakerja …`, a Celery worker) that uses the test database."""
     import os
 
     settings_dict = connection.settings_dict

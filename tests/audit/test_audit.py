@@ -13,7 +13,9 @@ pytestmark = pytest.mark.django_db
 def test_an_event_records_actor_type_subject_and_details():
     scheme = ProgramScheme.objects.get(code="2020")
     event = audit_record(
-        actor=Actor("user", 3, "user:finance"), event_type="test.happened", subject=scheme,
+        actor=Actor("user", 3, "user:finance"),
+        event_type="test.happened",
+        subject=scheme,
         details={"why": "because"},
     )
     stored = AuditEvent.objects.get(pk=event.pk)
@@ -30,7 +32,10 @@ def test_events_are_append_only():
         event.save()
     with pytest.raises(AppendOnlyError):
         AuditEvent.objects.all().delete()
-    with pytest.raises(Exception, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE audit_auditevent SET event_type = 'rewritten'")
+    with (
+        pytest.raises(Exception, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE audit_auditevent SET event_type = 'rewritten'")
     assert AuditEvent.objects.get().event_type == "x"

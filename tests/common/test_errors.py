@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-import prakerja.ledger.services  # noqa: F401 - loads every error class the ledger defines
+import prakerja.ledger.services
 import prakerja.waves.selectors  # noqa: F401
 from prakerja.common.errors import ApplicationError, InsufficientBalance, all_error_classes
 

@@ -40,4 +40,4 @@ def test_times_are_shown_in_wib_from_utc():
 
 def test_naive_times_are_refused():
     with pytest.raises(ValueError):
-        to_wib(datetime(2020, 4, 22, 10, 36))  # noqa: DTZ001
+        to_wib(datetime(2020, 4, 22, 10, 36))

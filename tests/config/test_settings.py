@@ -28,9 +28,17 @@ def settings_in_child(variables: dict[str, str], expression: str) -> str:
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='prakerja.config.settings'; "
         f"django.setup(); from django.conf import settings; print({expression})"
     )
-    clean = {k: v for k, v in __import__("os").environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    clean = {
+        k: v
+        for k, v in __import__("os").environ.items()
+        if k not in ("DATABASE_URL", "CELERY_BROKER_URL")
+    }
     result = subprocess.run(
-        [sys.executable, "-c", code], env={**clean, **variables}, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        env={**clean, **variables},
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout.strip()
 
@@ -43,9 +51,7 @@ def test_default_is_a_sqlite_file_in_wal_with_a_busy_timeout(tmp_path):
         "'journal_mode=WAL' in settings.DATABASES['default']['OPTIONS']['init_command'], "
         "settings.CELERY_TASK_ALWAYS_EAGER",
     )
-    assert printed == (
-        f"django.db.backends.sqlite3 {tmp_path / 'prakerja.sqlite3'} 20.0 True True"
-    )
+    assert printed == (f"django.db.backends.sqlite3 {tmp_path / 'prakerja.sqlite3'} 20.0 True True")
 
 
 def test_database_url_selects_postgresql_and_a_broker_sends_tasks_to_workers(tmp_path):

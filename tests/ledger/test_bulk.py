@@ -81,5 +81,7 @@ def test_bulk_aggregates_several_legs_on_one_account(book, actor):
     assert balance_of(platform) == 1_000_000
     with pytest.raises(InsufficientBalance):
         transactions_post_bulk(
-            kind="purchase", postings=[Posting("purchase:6", ((buyer, -1), (platform, 1)))], actor=actor
+            kind="purchase",
+            postings=[Posting("purchase:6", ((buyer, -1), (platform, 1)))],
+            actor=actor,
         )

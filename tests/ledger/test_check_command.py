@@ -28,7 +28,9 @@ def test_check_passes_on_demo_data_with_money_moved(book, actor, capsys):
 def test_check_names_the_account_whose_balance_row_was_corrupted(book, capsys):
     participant = book.participant(42, credit=1_000_000)
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE ledger_balance SET amount = amount + 1 WHERE account_id = %s", [participant])
+        cursor.execute(
+            "UPDATE ledger_balance SET amount = amount + 1 WHERE account_id = %s", [participant]
+        )
 
     with pytest.raises(CommandError, match="1 problem"):
         call_command("ledger", "check")
@@ -42,7 +44,10 @@ def test_check_names_the_account_whose_balance_row_was_corrupted(book, capsys):
 def test_check_flags_a_flag_flipped_to_allow_a_negative_participant(book, capsys):
     participant = book.participant(7)
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE ledger_balance SET may_go_negative = %s WHERE account_id = %s", [True, participant])
+        cursor.execute(
+            "UPDATE ledger_balance SET may_go_negative = %s WHERE account_id = %s",
+            [True, participant],
+        )
     with pytest.raises(CommandError):
         call_command("ledger", "check")
     assert "may_go_negative flag does not fit its kind" in capsys.readouterr().err
@@ -55,15 +60,23 @@ def test_prakerja_ledger_check_exits_non_zero_from_the_console(child_env, actor)
     participant = book.participant(3, credit=5_000)
     ok = subprocess.run(
         [sys.executable, "-m", "prakerja.cli", "ledger", "check"],
-        env=child_env, capture_output=True, text=True, timeout=120,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert ok.returncode == 0, ok.stderr
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE ledger_balance SET amount = 4000 WHERE account_id = %s", [participant])
+        cursor.execute(
+            "UPDATE ledger_balance SET amount = 4000 WHERE account_id = %s", [participant]
+        )
 
     broken = subprocess.run(
         [sys.executable, "-m", "prakerja.cli", "ledger", "check"],
-        env=child_env, capture_output=True, text=True, timeout=120,
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert broken.returncode == 1

@@ -32,7 +32,7 @@ def run_at_once(count: int, work: Callable[[int], str]) -> Counter[str]:
         try:
             barrier.wait()
             outcome = work(index)
-        except Exception as error:  # noqa: BLE001 - every outcome is counted and asserted
+        except Exception as error:
             outcome = f"error:{type(error).__name__}:{error}"
         finally:
             connection.close()
@@ -53,8 +53,12 @@ def funded_participant(amount: int) -> tuple[int, int, int]:
     participant = account_get_or_create(kind=AccountKind.TRAINING_BALANCE, owner_id=1).pk
     platform = account_get_or_create(kind=AccountKind.PLATFORM_PAYABLE, owner_id=1).pk
     transfer(
-        idempotency_key="credit:1", kind="training_credit", from_account_id=budget,
-        to_account_id=participant, amount=amount, actor=actor,
+        idempotency_key="credit:1",
+        kind="training_credit",
+        from_account_id=budget,
+        to_account_id=participant,
+        amount=amount,
+        actor=actor,
     )
     return budget, participant, platform
 
@@ -65,8 +69,12 @@ def test_twenty_concurrent_spends_of_rp100000_from_rp1000000_exactly_ten_succeed
     def spend(index: int) -> str:
         try:
             transfer(
-                idempotency_key=f"purchase:{index}", kind="purchase", from_account_id=participant,
-                to_account_id=platform, amount=100_000, actor=Actor.system("tests"),
+                idempotency_key=f"purchase:{index}",
+                kind="purchase",
+                from_account_id=participant,
+                to_account_id=platform,
+                amount=100_000,
+                actor=Actor.system("tests"),
             )
         except InsufficientBalance:
             return "refused"
@@ -86,8 +94,12 @@ def test_one_key_posted_by_ten_requests_at_once_moves_money_once():
 
     def credit(index: int) -> str:
         result = transfer(
-            idempotency_key="credit:again", kind="training_credit", from_account_id=budget,
-            to_account_id=participant, amount=500_000, actor=Actor.system("tests"),
+            idempotency_key="credit:again",
+            kind="training_credit",
+            from_account_id=budget,
+            to_account_id=participant,
+            amount=500_000,
+            actor=Actor.system("tests"),
         )
         return "created" if result.created else "replayed"
 
@@ -110,7 +122,9 @@ def test_two_workers_posting_overlapping_chunks_credit_each_participant_once():
 
     outcomes = run_at_once(
         2,
-        lambda i: str(transactions_post_bulk(kind="training_credit", postings=halves[i], actor=actor)),
+        lambda i: str(
+            transactions_post_bulk(kind="training_credit", postings=halves[i], actor=actor)
+        ),
     )
 
     assert sum(1 for outcome in outcomes.elements() if outcome.startswith("error")) == 0

@@ -266,9 +266,12 @@ def test_transactions_and_legs_cannot_be_edited_or_deleted(book, actor):
     with pytest.raises(AppendOnlyError):
         Transaction.objects.all().delete()
     # raw SQL is stopped by the database trigger
-    with pytest.raises(Exception, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("UPDATE ledger_leg SET amount = amount + 1")
+    with (
+        pytest.raises(Exception, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE ledger_leg SET amount = amount + 1")
     assert Leg.objects.get(pk=leg.pk).amount == leg.amount
 
 

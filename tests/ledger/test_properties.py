@@ -65,7 +65,9 @@ def state() -> tuple[int, int, list[tuple[int, int]]]:
     )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(ops=operations)
 def test_random_postings_keep_the_ledger_balanced(book, actor, ops):
     # Each example runs in a savepoint rolled back at the end, so examples do not see each other.
@@ -80,8 +82,12 @@ def test_random_postings_keep_the_ledger_balanced(book, actor, ops):
 
         def move(source: int, target: int, amount: int, key: str, kind: str) -> None:
             kwargs = dict(
-                idempotency_key=key, kind=kind, from_account_id=source,
-                to_account_id=target, amount=amount, actor=actor,
+                idempotency_key=key,
+                kind=kind,
+                from_account_id=source,
+                to_account_id=target,
+                amount=amount,
+                actor=actor,
             )
             try:
                 result = transfer(**kwargs)
@@ -98,7 +104,13 @@ def test_random_postings_keep_the_ledger_balanced(book, actor, ops):
             if isinstance(op, Credit):
                 move(book.budget.pk, participants[op.participant], op.amount, f"c{step}", "credit")
             elif isinstance(op, Spend):
-                move(participants[op.participant], platforms[op.platform], op.amount, f"s{step}", "spend")
+                move(
+                    participants[op.participant],
+                    platforms[op.platform],
+                    op.amount,
+                    f"s{step}",
+                    "spend",
+                )
             elif isinstance(op, Lapse):
                 source = participants[op.participant]
                 if expected[source] > 0:
@@ -108,7 +120,9 @@ def test_random_postings_keep_the_ledger_balanced(book, actor, ops):
                 legs = list(original.legs.values_list("account_id", "amount"))
                 before = state()
                 try:
-                    result = transaction_reverse(transaction_id=original.pk, actor=actor, reason="p")
+                    result = transaction_reverse(
+                        transaction_id=original.pk, actor=actor, reason="p"
+                    )
                 except InsufficientBalance:
                     assert state() == before
                     continue

@@ -10,13 +10,18 @@ def test_bench_ledger_prints_one_contract_json_line_and_leaves_no_data(tmp_path,
     env = {**os.environ, "PRAKERJA_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "prakerja.cli", "bench", "ledger", "--n", "300"],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(result) >= {"bench", "n", "seconds", "per_second", "limit_seconds", "ratio_to_limit"}
     assert (result["bench"], result["n"], result["legs"]) == ("ledger", 300, 600)
-    assert result["ratio_to_limit"] == pytest.approx(result["seconds"] / result["limit_seconds"], rel=0.01)
+    assert result["ratio_to_limit"] == pytest.approx(
+        result["seconds"] / result["limit_seconds"], rel=0.01
+    )
     # the scratch database is gone afterwards
     assert not list(tmp_path.glob("bench-*.sqlite3"))
 
@@ -25,7 +30,10 @@ def test_unknown_bench_is_refused(tmp_path):
     env = {**os.environ, "PRAKERJA_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "prakerja.cli", "bench", "nonsense"],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode != 0
     assert "invalid choice: 'nonsense'" in done.stderr

@@ -28,7 +28,10 @@ def demo(tmp_path):
     env["PRAKERJA_DATA_DIR"] = str(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "prakerja.cli", "demo", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     printed: list[str] = []
     deadline = time.monotonic() + 120
@@ -49,7 +52,9 @@ def test_demo_answers_and_the_printed_admin_login_works(demo):
     port, printed = demo
     assert "Database: sqlite" in printed
     assert f"http://127.0.0.1:{port}/admin/" in printed
-    username, password = re.search(r"program admin \(Django admin\): (\S+) / (\S+)", printed).groups()
+    username, password = re.search(
+        r"program admin \(Django admin\): (\S+) / (\S+)", printed
+    ).groups()
 
     base = f"http://127.0.0.1:{port}"
     jar = http.cookiejar.CookieJar()
@@ -60,7 +65,12 @@ def test_demo_answers_and_the_printed_admin_login_works(demo):
     login_page = browser.open(f"{base}/admin/login/").read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
     form = urllib.parse.urlencode(
-        {"csrfmiddlewaretoken": token, "username": username, "password": password, "next": "/admin/"}
+        {
+            "csrfmiddlewaretoken": token,
+            "username": username,
+            "password": password,
+            "next": "/admin/",
+        }
     ).encode()
     request = urllib.request.Request(f"{base}/admin/login/?next=/admin/", data=form)
     request.add_header("Referer", f"{base}/admin/login/")

@@ -31,14 +31,19 @@ def test_a_task_sent_to_the_broker_runs_on_a_prakerja_worker(child_env):
     budget = account_get_or_create(kind=AccountKind.PROGRAM_BUDGET).pk
     participant = account_get_or_create(kind=AccountKind.TRAINING_BALANCE, owner_id=1).pk
     transfer(
-        idempotency_key="credit:1", kind="training_credit", from_account_id=budget,
-        to_account_id=participant, amount=1_000, actor=actor,
+        idempotency_key="credit:1",
+        kind="training_credit",
+        from_account_id=budget,
+        to_account_id=participant,
+        amount=1_000,
+        actor=actor,
     )
     queue = f"prakerja-test-{os.getpid()}"
     worker = subprocess.Popen(
         [sys.executable, "-m", "prakerja.cli", "worker", "--concurrency", "1", "--queues", queue],
         env={**child_env, "CELERY_BROKER_URL": REDIS_URL},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         client = Celery(broker=REDIS_URL, backend=REDIS_URL)
@@ -53,7 +58,10 @@ def test_worker_without_a_broker_explains_what_to_set(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}
     env["PRAKERJA_DATA_DIR"] = str(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "prakerja.cli", "worker"], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "prakerja.cli", "worker"],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
     assert done.returncode == 1

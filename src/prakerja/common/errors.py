@@ -25,7 +25,9 @@ class ApplicationError(Exception):
 
     def body(self, language: str = "id") -> dict[str, Any]:
         """The error body of the partner API contract, used by every JSON API."""
-        return {"error": {"code": self.code, "message": self.message(language), "details": self.details}}
+        return {
+            "error": {"code": self.code, "message": self.message(language), "details": self.details}
+        }
 
 
 class ValidationFailed(ApplicationError):

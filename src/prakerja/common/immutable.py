@@ -17,7 +17,7 @@ class AppendOnlyQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise AppendOnlyError(f"{self.model.__name__} rows are append-only")
 
 
@@ -32,7 +32,7 @@ class AppendOnlyModel(models.Model):
             raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
         super().save(*args, **kwargs)
 
-    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:  # type: ignore[override]
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError(f"{type(self).__name__} rows are append-only")
 
 

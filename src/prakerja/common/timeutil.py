@@ -16,7 +16,8 @@ def to_wib(moment: datetime) -> datetime:
 
 
 def format_wib(moment: datetime, *, language: str = "id") -> str:
-    """'22 Apr 2020 17.36 WIB' in Indonesian (dot as time separator), '22 Apr 2020 17:36 WIB' in English."""
+    """'22 Apr 2020 17.36 WIB' in Indonesian (dot separates hours), '22 Apr 2020 17:36 WIB' in
+    English."""
     local = to_wib(moment)
     months = _MONTHS_EN if language.startswith("en") else _MONTHS_ID
     separator = ":" if language.startswith("en") else "."

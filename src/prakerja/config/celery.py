@@ -1,4 +1,5 @@
-"""The Celery app. With CELERY_BROKER_URL set tasks go to `prakerja worker`; without it they run inline."""
+"""The Celery app. With CELERY_BROKER_URL set, tasks go to `prakerja worker`; without it they run
+inline in the caller."""
 
 import os
 

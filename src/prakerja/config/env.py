@@ -1,8 +1,8 @@
 """The one table of environment variables the system reads, with defaults and meaning.
 
 Defaults give the embedded setup: a SQLite file under PRAKERJA_DATA_DIR, tasks run inline, sandbox
-adapters. docs/settings.md is generated from this table (`prakerja envtable`) and a test keeps the two
-in step.
+adapters. docs/settings.md is generated from this table (`prakerja envtable`) and a test keeps the
+two in step.
 """
 
 import os

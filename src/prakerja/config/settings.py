@@ -1,6 +1,7 @@
 """Django settings. Every value that varies between machines comes from `env.py`'s table."""
 
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -61,9 +62,9 @@ TEMPLATES = [
 ]
 
 
-def _database() -> dict:
+def _database() -> dict[str, Any]:
     url = env.get("DATABASE_URL").replace("$PRAKERJA_DATA_DIR", str(DATA_DIR))
-    config = dj_database_url.parse(url)
+    config: dict[str, Any] = dict(dj_database_url.parse(url))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock at BEGIN, so
         # two writers queue on the busy timeout instead of failing to upgrade a read lock mid-way.

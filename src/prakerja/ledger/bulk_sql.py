@@ -26,7 +26,10 @@ def _postgres() -> bool:
 def existing_keys(keys: list[str]) -> set[str]:
     with connection.cursor() as cursor:
         if _postgres():
-            cursor.execute(f"SELECT idempotency_key FROM {T} WHERE idempotency_key = ANY(%s)", [keys])
+            cursor.execute(
+                f"SELECT idempotency_key FROM {T} WHERE idempotency_key = ANY(%s)",  # noqa: S608
+                [keys],
+            )
         else:
             cursor.execute(
                 f"SELECT idempotency_key FROM {T} "  # noqa: S608 - table names are model constants
@@ -65,7 +68,9 @@ def insert_legs(rows: Iterable[tuple[int, int, int]]) -> None:
     with connection.cursor() as cursor:
         if _postgres():
             # COPY is PostgreSQL's fastest way in; psycopg 3 streams the rows without building SQL.
-            with cursor.cursor.copy(f"COPY {L} (transaction_id, account_id, amount) FROM STDIN") as copy:
+            with cursor.cursor.copy(
+                f"COPY {L} (transaction_id, account_id, amount) FROM STDIN"
+            ) as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
@@ -91,7 +96,8 @@ def apply_balance_deltas(deltas: dict[int, int]) -> list[int]:
             cursor.execute(
                 f"UPDATE {B} AS b SET amount = b.amount + v.delta "  # noqa: S608
                 "FROM unnest(%s::bigint[], %s::bigint[]) AS v(account_id, delta) "
-                "WHERE b.account_id = v.account_id AND (b.amount + v.delta >= 0 OR b.may_go_negative) "
+                "WHERE b.account_id = v.account_id "
+                "AND (b.amount + v.delta >= 0 OR b.may_go_negative) "
                 "RETURNING b.account_id",
                 [accounts, amounts],
             )

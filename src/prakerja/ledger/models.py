@@ -1,9 +1,9 @@
 """Double-entry ledger after django-hordak's Account / Transaction / Leg design, in integer rupiah.
 
 A leg's amount is signed: positive moves money into its account, negative out of it; the legs of a
-transaction sum to zero. Transactions and legs are append-only. The current balance of each account is
-kept in its Balance row, changed only by the posting services in the same database transaction as the
-legs, so that reading a balance never sums legs.
+transaction sum to zero. Transactions and legs are append-only. The current balance of each account
+is kept in its Balance row, changed only by the posting services in the same database transaction as
+the legs, so that reading a balance never sums legs.
 """
 
 from django.db import models
@@ -41,7 +41,9 @@ class Account(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["kind", "owner_id"], name="ledger_account_one_per_owner"),
+            models.UniqueConstraint(
+                fields=["kind", "owner_id"], name="ledger_account_one_per_owner"
+            ),
             models.UniqueConstraint(
                 fields=["kind"],
                 condition=Q(owner_id__isnull=True),
@@ -68,6 +70,9 @@ class Balance(models.Model):
                 name="ledger_balance_never_negative",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.amount}"
 
 
 class Transaction(AppendOnlyModel):

@@ -52,7 +52,8 @@ def ledger_integrity_report() -> IntegrityReport:
         cursor.execute(
             f"SELECT a.id, a.kind, a.owner_id, b.amount, COALESCE(s.total, 0), b.may_go_negative "  # noqa: S608
             f"FROM {A} a LEFT JOIN {B} b ON b.account_id = a.id "
-            f"LEFT JOIN (SELECT account_id, CAST(SUM(amount) AS BIGINT) AS total FROM {L} GROUP BY account_id) s "
+            "LEFT JOIN (SELECT account_id, CAST(SUM(amount) AS BIGINT) AS total "
+            f"FROM {L} GROUP BY account_id) s "
             "ON s.account_id = a.id "
             "WHERE b.account_id IS NULL OR b.amount <> COALESCE(s.total, 0) "
             f"OR (b.may_go_negative <> (a.kind IN ({negative_kinds}))) "
@@ -72,12 +73,16 @@ def ledger_integrity_report() -> IntegrityReport:
                     )
                 )
             if bool(may_go_negative) != (kind in MAY_GO_NEGATIVE):
-                problems.append(IntegrityProblem(subject, "may_go_negative flag does not fit its kind"))
+                problems.append(
+                    IntegrityProblem(subject, "may_go_negative flag does not fit its kind")
+                )
             if balance < 0 and kind not in MAY_GO_NEGATIVE:
                 problems.append(IntegrityProblem(subject, f"is negative: {format_rupiah(balance)}"))
         cursor.execute(
-            f"SELECT t.id, t.idempotency_key, COUNT(l.id), CAST(COALESCE(SUM(l.amount), 0) AS BIGINT) "  # noqa: S608
-            f"FROM {T} t LEFT JOIN {L} l ON l.transaction_id = t.id GROUP BY t.id, t.idempotency_key "
+            "SELECT t.id, t.idempotency_key, COUNT(l.id), "  # noqa: S608
+            "CAST(COALESCE(SUM(l.amount), 0) AS BIGINT) "
+            f"FROM {T} t LEFT JOIN {L} l ON l.transaction_id = t.id "
+            "GROUP BY t.id, t.idempotency_key "
             "HAVING COUNT(l.id) < 2 OR COALESCE(SUM(l.amount), 0) <> 0 ORDER BY t.id"
         )
         for txn_id, key, leg_count, total in cursor.fetchall():

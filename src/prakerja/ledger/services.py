@@ -54,7 +54,8 @@ class BulkResult:
 
 
 def account_get_or_create(*, kind: AccountKind, owner_id: int | None = None) -> Account:
-    """The account of `kind` for `owner_id` (None for the program's own accounts), with its balance row."""
+    """The account of `kind` for `owner_id` (None for the program's own accounts), with its
+    balance row."""
     _check_owner(kind, owner_id)
     existing = Account.objects.filter(kind=kind, owner_id=owner_id).first()
     if existing is not None:
@@ -69,7 +70,8 @@ def account_get_or_create(*, kind: AccountKind, owner_id: int | None = None) -> 
 
 
 def accounts_ensure(*, kind: AccountKind, owner_ids: Iterable[int]) -> dict[int, int]:
-    """Bulk form for batch work: make sure each owner has an account of `kind`; owner id -> account id."""
+    """Bulk form for batch work: make sure each owner has an account of `kind`.
+    Returns owner id -> account id."""
     _check_owner(kind, 0)
     wanted = sorted(set(owner_ids))
     found = _account_ids(kind, wanted)
@@ -95,9 +97,8 @@ def _account_ids(kind: AccountKind, owner_ids: list[int]) -> dict[int, int]:
     found: dict[int, int] = {}
     for start in range(0, len(owner_ids), bulk_sql.IN_CHUNK):
         part = owner_ids[start : start + bulk_sql.IN_CHUNK]
-        found.update(
-            Account.objects.filter(kind=kind, owner_id__in=part).values_list("owner_id", "id")
-        )
+        rows = Account.objects.filter(kind=kind, owner_id__in=part).values_list("owner_id", "id")
+        found.update((int(owner), account) for owner, account in rows if owner is not None)
     return found
 
 
@@ -105,9 +106,8 @@ def _check_owner(kind: AccountKind, owner_id: int | None) -> None:
     if kind not in AccountKind.values:
         raise ValidationFailed(details={"kind": f"unknown account kind {kind!r}"})
     if (kind in SYSTEM_KINDS) != (owner_id is None):
-        raise ValidationFailed(
-            details={"owner_id": f"{kind} accounts {'have no' if kind in SYSTEM_KINDS else 'need an'} owner"}
-        )
+        rule = "have no owner" if kind in SYSTEM_KINDS else "need an owner"
+        raise ValidationFailed(details={"owner_id": f"{kind} accounts {rule}"})
 
 
 # --- posting --------------------------------------------------------------------------------------
@@ -146,7 +146,10 @@ def transaction_post(
             first = Transaction.objects.get(idempotency_key=idempotency_key)
             return PostResult(_same_or_refuse(first, kind, ordered), created=False)
         Leg.objects.bulk_create(
-            [Leg(transaction=posted, account_id=account, amount=amount) for account, amount in ordered]
+            [
+                Leg(transaction=posted, account_id=account, amount=amount)
+                for account, amount in ordered
+            ]
         )
         # Conditional updates in account-id order: the row lock serialises concurrent spenders and
         # the WHERE clause, re-checked after the lock, refuses a spend the balance no longer covers.
@@ -259,14 +262,17 @@ def _validated(idempotency_key: str, legs: Sequence[tuple[int, int]]) -> list[tu
     problems: dict[str, str] = {}
     if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
         problems["idempotency_key"] = f"must be 1 to {MAX_KEY_LENGTH} characters"
-    for account, amount in legs:
+    for _account, amount in legs:
         require_rupiah(amount, field="leg amount")
     total = sum(amount for _, amount in legs)
     # The first broken rule is the one reported: it is the one to fix first.
     for broken, problem in (
         (len(legs) < 2, "a transaction needs at least two legs"),
         (any(amount == 0 for _, amount in legs), "a leg cannot be zero"),
-        (len({account for account, _ in legs}) != len(legs), "each account appears once per transaction"),
+        (
+            len({account for account, _ in legs}) != len(legs),
+            "each account appears once per transaction",
+        ),
         (total != 0, f"legs must sum to zero, they sum to {total}"),
     ):
         if broken:

@@ -28,6 +28,8 @@ def demo_seed() -> list[Login]:
         admin = user_model.objects.filter(username=DEMO_ADMIN_USERNAME).first()
         if admin is None:
             user_model.objects.create_superuser(
-                username=DEMO_ADMIN_USERNAME, email="admin@prakerja.test", password=DEMO_ADMIN_PASSWORD
+                username=DEMO_ADMIN_USERNAME,
+                email="admin@prakerja.test",
+                password=DEMO_ADMIN_PASSWORD,
             )
     return [Login("program admin (Django admin)", DEMO_ADMIN_USERNAME, DEMO_ADMIN_PASSWORD)]

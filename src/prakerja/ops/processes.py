@@ -1,5 +1,5 @@
-"""Start the demo's child processes (web server, sandbox services), wait until each answers, and stop
-them all together."""
+"""Start the demo's child processes (web server, sandbox services), wait until each answers, and
+stop them all together."""
 
 import os
 import signal
@@ -24,7 +24,9 @@ def prakerja_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "prakerja.cli", *args]
 
 
-def wait_until_up(url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
+def wait_until_up(
+    url: str, *, timeout: float = 30.0, process: subprocess.Popen | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:

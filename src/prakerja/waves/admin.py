@@ -14,9 +14,38 @@ class ProgramSchemeAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "is_active", "training", "incentives", "surveys", "maximum")
     fieldsets = (
         (None, {"fields": ("code", "name", "is_active")}),
-        ("Training balance", {"fields": ("training_balance_idr", "first_purchase_window_days", "balance_expiry_date")}),
-        ("Incentives", {"fields": ("incentive_monthly_idr", "incentive_months", "survey_incentive_idr", "survey_count")}),
-        ("Capacity and limits", {"fields": ("wave_quota", "daily_disbursement_capacity", "max_participants_per_family", "min_age_years")}),
+        (
+            "Training balance",
+            {
+                "fields": (
+                    "training_balance_idr",
+                    "first_purchase_window_days",
+                    "balance_expiry_date",
+                )
+            },
+        ),
+        (
+            "Incentives",
+            {
+                "fields": (
+                    "incentive_monthly_idr",
+                    "incentive_months",
+                    "survey_incentive_idr",
+                    "survey_count",
+                )
+            },
+        ),
+        (
+            "Capacity and limits",
+            {
+                "fields": (
+                    "wave_quota",
+                    "daily_disbursement_capacity",
+                    "max_participants_per_family",
+                    "min_age_years",
+                )
+            },
+        ),
     )
 
     @admin.display(description="Training balance")

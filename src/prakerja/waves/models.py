@@ -13,7 +13,7 @@ class ProgramScheme(models.Model):
     """Every amount, count and window of a program year, as data (program.md §1 and §7).
 
     The defaults are the 2020 scheme. Code reads these fields; no other place states the numbers, so
-    a later scheme (2023: one incentive, two surveys, a 15-day window) is a new row, not a code change.
+    a later scheme (2023: one incentive, two surveys, a 15-day window) is a new row, not new code.
     """
 
     code = models.SlugField(max_length=20, unique=True)
@@ -22,23 +22,32 @@ class ProgramScheme(models.Model):
         default=False, help_text="The scheme new waves use. At most one is active."
     )
     training_balance_idr = models.BigIntegerField(
-        default=1_000_000, validators=[MinValueValidator(1)], help_text="Training balance credited per participant."
+        default=1_000_000,
+        validators=[MinValueValidator(1)],
+        help_text="Training balance credited per participant.",
     )
     first_purchase_window_days = _positive(
-        default=30, help_text="Days after selection to buy a first training before membership is revoked."
+        default=30,
+        help_text="Days after selection to buy a first training before membership is revoked.",
     )
     balance_expiry_date = models.DateField(
         default=datetime.date(2020, 12, 15),
         help_text="Date the unspent training balance lapses back to the treasury.",
     )
     incentive_monthly_idr = models.BigIntegerField(
-        default=600_000, validators=[MinValueValidator(1)], help_text="Post-training incentive per payment."
+        default=600_000,
+        validators=[MinValueValidator(1)],
+        help_text="Post-training incentive per payment.",
     )
     incentive_months = _positive(default=4, help_text="Number of monthly incentive payments.")
     survey_incentive_idr = models.BigIntegerField(
-        default=50_000, validators=[MinValueValidator(0)], help_text="Incentive per post-training survey."
+        default=50_000,
+        validators=[MinValueValidator(0)],
+        help_text="Incentive per post-training survey.",
     )
-    survey_count = models.PositiveIntegerField(default=3, help_text="Number of paid post-training surveys.")
+    survey_count = models.PositiveIntegerField(
+        default=3, help_text="Number of paid post-training surveys."
+    )
     wave_quota = _positive(default=200_000, help_text="Target participants per weekly wave.")
     daily_disbursement_capacity = _positive(
         default=80_000, help_text="Transfers the office can send per day."

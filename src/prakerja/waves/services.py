@@ -11,12 +11,12 @@ def scheme_save(*, scheme: ProgramScheme, actor: Actor) -> ProgramScheme:
     deactivates the one active before, in the same transaction."""
     with transaction.atomic():
         before = (
-            model_to_dict(ProgramScheme.objects.get(pk=scheme.pk))
-            if scheme.pk is not None
-            else {}
+            model_to_dict(ProgramScheme.objects.get(pk=scheme.pk)) if scheme.pk is not None else {}
         )
         if scheme.is_active:
-            ProgramScheme.objects.filter(is_active=True).exclude(pk=scheme.pk).update(is_active=False)
+            ProgramScheme.objects.filter(is_active=True).exclude(pk=scheme.pk).update(
+                is_active=False
+            )
         scheme.full_clean()
         scheme.save()
         after = model_to_dict(scheme)

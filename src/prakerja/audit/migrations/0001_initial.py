@@ -5,29 +5,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('actor_kind', models.CharField(max_length=16)),
-                ('actor_id', models.BigIntegerField(blank=True, null=True)),
-                ('actor_label', models.CharField(max_length=150)),
-                ('event_type', models.CharField(db_index=True, max_length=64)),
-                ('subject_type', models.CharField(blank=True, max_length=64)),
-                ('subject_id', models.CharField(blank=True, max_length=64)),
-                ('details', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "occurred_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                ("actor_kind", models.CharField(max_length=16)),
+                ("actor_id", models.BigIntegerField(blank=True, null=True)),
+                ("actor_label", models.CharField(max_length=150)),
+                ("event_type", models.CharField(db_index=True, max_length=64)),
+                ("subject_type", models.CharField(blank=True, max_length=64)),
+                ("subject_id", models.CharField(blank=True, max_length=64)),
+                ("details", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['-occurred_at', '-id'],
-                'indexes': [models.Index(fields=['subject_type', 'subject_id'], name='audit_audit_subject_b49148_idx')],
+                "ordering": ["-occurred_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["subject_type", "subject_id"], name="audit_audit_subject_b49148_idx"
+                    )
+                ],
             },
         ),
     ]

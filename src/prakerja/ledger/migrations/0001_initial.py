@@ -6,80 +6,144 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('program_budget', 'Program budget'), ('treasury_return', 'Treasury return'), ('paid_out', 'Paid out of the program'), ('training_balance', 'Participant training balance'), ('incentive_payable', 'Participant incentive payable'), ('platform_payable', 'Platform payable'), ('institution_clearing', 'Financial institution clearing')], max_length=32)),
-                ('owner_id', models.BigIntegerField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("program_budget", "Program budget"),
+                            ("treasury_return", "Treasury return"),
+                            ("paid_out", "Paid out of the program"),
+                            ("training_balance", "Participant training balance"),
+                            ("incentive_payable", "Participant incentive payable"),
+                            ("platform_payable", "Platform payable"),
+                            ("institution_clearing", "Financial institution clearing"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("owner_id", models.BigIntegerField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
         ),
         migrations.CreateModel(
-            name='Leg',
+            name="Leg",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.BigIntegerField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount", models.BigIntegerField()),
             ],
         ),
         migrations.CreateModel(
-            name='Transaction',
+            name="Transaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('kind', models.CharField(db_index=True, max_length=40)),
-                ('memo', models.CharField(blank=True, max_length=200)),
-                ('actor', models.CharField(max_length=150)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("idempotency_key", models.CharField(max_length=200, unique=True)),
+                ("kind", models.CharField(db_index=True, max_length=40)),
+                ("memo", models.CharField(blank=True, max_length=200)),
+                ("actor", models.CharField(max_length=150)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Balance',
+            name="Balance",
             fields=[
-                ('account', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='balance', serialize=False, to='ledger.account')),
-                ('amount', models.BigIntegerField(default=0)),
-                ('may_go_negative', models.BooleanField(default=False)),
+                (
+                    "account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        primary_key=True,
+                        related_name="balance",
+                        serialize=False,
+                        to="ledger.account",
+                    ),
+                ),
+                ("amount", models.BigIntegerField(default=0)),
+                ("may_go_negative", models.BooleanField(default=False)),
             ],
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(fields=('kind', 'owner_id'), name='ledger_account_one_per_owner'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                fields=("kind", "owner_id"), name="ledger_account_one_per_owner"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(condition=models.Q(('owner_id__isnull', True)), fields=('kind',), name='ledger_account_one_per_system_kind'),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("owner_id__isnull", True)),
+                fields=("kind",),
+                name="ledger_account_one_per_system_kind",
+            ),
         ),
         migrations.AddField(
-            model_name='leg',
-            name='account',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='legs', to='ledger.account'),
+            model_name="leg",
+            name="account",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="legs",
+                to="ledger.account",
+            ),
         ),
         migrations.AddField(
-            model_name='transaction',
-            name='reverses',
-            field=models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_by', to='ledger.transaction'),
+            model_name="transaction",
+            name="reverses",
+            field=models.OneToOneField(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="reversed_by",
+                to="ledger.transaction",
+            ),
         ),
         migrations.AddField(
-            model_name='leg',
-            name='transaction',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='legs', to='ledger.transaction'),
+            model_name="leg",
+            name="transaction",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="legs",
+                to="ledger.transaction",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='balance',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0), ('may_go_negative', True), _connector='OR'), name='ledger_balance_never_negative'),
+            model_name="balance",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 0), ("may_go_negative", True), _connector="OR"),
+                name="ledger_balance_never_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='leg',
-            constraint=models.CheckConstraint(condition=models.Q(('amount', 0), _negated=True), name='ledger_leg_not_zero'),
+            model_name="leg",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount", 0), _negated=True), name="ledger_leg_not_zero"
+            ),
         ),
     ]

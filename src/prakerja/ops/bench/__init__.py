@@ -28,7 +28,8 @@ class BenchResult:
         }
 
 
-# name -> (module, default n). Each module has `run(n: int, log: Callable[[str], None]) -> BenchResult`.
+# name -> (module, default n). Each module has
+# `run(n: int, log: Callable[[str], None]) -> BenchResult`.
 BENCHMARKS: dict[str, tuple[str, int]] = {
     "ledger": ("prakerja.ops.bench.ledger", 200_000),  # not a scheme value: the bench size
 }
@@ -36,4 +37,4 @@ BENCHMARKS: dict[str, tuple[str, int]] = {
 
 def runner(name: str) -> Callable[..., BenchResult]:
     module_name, _ = BENCHMARKS[name]
-    return importlib.import_module(module_name).run  # type: ignore[no-any-return]
+    return importlib.import_module(module_name).run

@@ -58,7 +58,8 @@ def run(n: int, log: Callable[[str], None]) -> BenchResult:
                     rows = legs[offset : offset + ROWS_PER_INSERT]
                     values = ", ".join(["(%s, %s, %s)"] * len(rows))
                     cursor.execute(
-                        f"INSERT INTO bench_leg_limit (transaction_id, account_id, amount) VALUES {values}",  # noqa: S608
+                        "INSERT INTO bench_leg_limit (transaction_id, account_id, amount) "  # noqa: S608
+                        f"VALUES {values}",
                         [value for row in rows for value in row],
                     )
     return BenchResult(
@@ -76,7 +77,8 @@ def _create_limit_table() -> None:
         else:
             cursor.execute(
                 "CREATE TABLE bench_leg_limit (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                "transaction_id BIGINT NOT NULL, account_id BIGINT NOT NULL, amount BIGINT NOT NULL)"
+                "transaction_id BIGINT NOT NULL, account_id BIGINT NOT NULL, "
+                "amount BIGINT NOT NULL)"
             )
             cursor.execute("CREATE INDEX bench_leg_limit_t ON bench_leg_limit (transaction_id)")
             cursor.execute("CREATE INDEX bench_leg_limit_a ON bench_leg_limit (account_id)")

@@ -18,7 +18,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=env.get_int("PRAKERJA_PORT"))
 
     def handle(self, *args: Any, **options: Any) -> None:
-        self.stdout.write(f"Database: {connection.vendor} ({settings.DATABASES['default']['NAME']})")
+        self.stdout.write(
+            f"Database: {connection.vendor} ({settings.DATABASES['default']['NAME']})"
+        )
         call_command("migrate", interactive=False, verbosity=0)
         logins = demo_seed()
         connection.close()  # the children open their own connections
