@@ -1,41 +1,71 @@
-"""Set-based SQL for bulk posting, one statement per step per chunk, for PostgreSQL and SQLite.
+"""Set-based SQL for bulk work, one statement per step per chunk, for PostgreSQL and SQLite.
 
-PostgreSQL receives whole chunks as arrays (`unnest`, `= ANY`); SQLite receives them as one JSON
-text (`json_each`), which keeps both clear of bound-parameter limits and per-row round trips.
+A chunk travels as one parameter: a PostgreSQL array (`unnest`) or, on SQLite, one JSON text
+(`json_each`). That keeps both clear of bound-parameter limits and of per-row round trips.
 """
 
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
-from prakerja.ledger.models import Balance, Leg, Transaction
+from prakerja.ledger.models import Account, Balance, Leg, Transaction
 
-IN_CHUNK = 5000  # keys per IN (...) look-up through the ORM; far below SQLite's variable limit
+CHUNK = 20_000  # owners per statement when creating accounts in bulk
 
-T = Transaction._meta.db_table
-L = Leg._meta.db_table
+A = Account._meta.db_table
 B = Balance._meta.db_table
+L = Leg._meta.db_table
+T = Transaction._meta.db_table
 
 
 def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def existing_keys(keys: list[str]) -> set[str]:
+def _rows(values: list[Any], pg_type: str) -> tuple[str, Any]:
+    """SQL for a one-column row set named `value` holding `values`, and its parameter."""
+    if _postgres():
+        return f"(SELECT unnest(%s::{pg_type}[]) AS value)", values
+    return "(SELECT value FROM json_each(%s))", json.dumps(values)
+
+
+def ensure_accounts(
+    *, kind: str, owner_ids: list[int], may_go_negative: bool, created_at: datetime
+) -> dict[int, int]:
+    """Create the missing accounts of `kind` for `owner_ids`, each with a zero balance row, and keep
+    the existing ones. Returns owner id -> account id."""
+    owners, param = _rows(owner_ids, "bigint")
+    stamp = connection.ops.adapt_datetimefield_value(created_at)
     with connection.cursor() as cursor:
-        if _postgres():
-            cursor.execute(
-                f"SELECT idempotency_key FROM {T} WHERE idempotency_key = ANY(%s)",  # noqa: S608
-                [keys],
-            )
-        else:
-            cursor.execute(
-                f"SELECT idempotency_key FROM {T} "  # noqa: S608 - table names are model constants
-                "WHERE idempotency_key IN (SELECT value FROM json_each(%s))",
-                [json.dumps(keys)],
-            )
+        # `WHERE true` lets SQLite tell the upsert clause from a join constraint.
+        cursor.execute(
+            f"INSERT INTO {A} (kind, owner_id, created_at) "  # noqa: S608 - names are model constants
+            f"SELECT %s, o.value, %s FROM {owners} AS o WHERE true ON CONFLICT DO NOTHING",
+            [kind, stamp, param],
+        )
+        cursor.execute(
+            f"INSERT INTO {B} (account_id, amount, may_go_negative) "  # noqa: S608
+            f"SELECT a.id, 0, %s FROM {A} a WHERE a.kind = %s AND a.owner_id IN {owners} "
+            "ON CONFLICT DO NOTHING",
+            [may_go_negative, kind, param],
+        )
+        cursor.execute(
+            f"SELECT a.owner_id, a.id FROM {A} a WHERE a.kind = %s AND a.owner_id IN {owners}",  # noqa: S608
+            [kind, param],
+        )
+        return dict(cursor.fetchall())
+
+
+def existing_keys(keys: list[str]) -> set[str]:
+    rows, param = _rows(keys, "varchar")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT idempotency_key FROM {T} WHERE idempotency_key IN {rows}",  # noqa: S608
+            [param],
+        )
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -43,23 +73,15 @@ def insert_transactions(
     *, keys: list[str], kind: str, memo: str, actor: str, created_at: datetime
 ) -> dict[str, int]:
     """Insert one transaction per key; key -> new transaction id."""
+    rows, param = _rows(keys, "varchar")
     stamp = connection.ops.adapt_datetimefield_value(created_at)
-    columns = "(idempotency_key, kind, memo, actor, created_at, reverses_id)"
     with connection.cursor() as cursor:
-        if _postgres():
-            cursor.execute(
-                f"INSERT INTO {T} {columns} "  # noqa: S608
-                "SELECT k, %s, %s, %s, %s, NULL FROM unnest(%s::varchar[]) AS k "
-                "RETURNING id, idempotency_key",
-                [kind, memo, actor, stamp, keys],
-            )
-        else:
-            cursor.execute(
-                f"INSERT INTO {T} {columns} "  # noqa: S608
-                "SELECT value, %s, %s, %s, %s, NULL FROM json_each(%s) WHERE true "
-                "RETURNING id, idempotency_key",
-                [kind, memo, actor, stamp, json.dumps(keys)],
-            )
+        cursor.execute(
+            f"INSERT INTO {T} (idempotency_key, kind, memo, actor, created_at, reverses_id) "  # noqa: S608
+            f"SELECT k.value, %s, %s, %s, %s, NULL FROM {rows} AS k WHERE true "
+            "RETURNING id, idempotency_key",
+            [kind, memo, actor, stamp, param],
+        )
         return {key: pk for pk, key in cursor.fetchall()}
 
 
@@ -68,9 +90,8 @@ def insert_legs(rows: Iterable[tuple[int, int, int]]) -> None:
     with connection.cursor() as cursor:
         if _postgres():
             # COPY is PostgreSQL's fastest way in; psycopg 3 streams the rows without building SQL.
-            with cursor.cursor.copy(
-                f"COPY {L} (transaction_id, account_id, amount) FROM STDIN"
-            ) as copy:
+            sql = f"COPY {L} (transaction_id, account_id, amount) FROM STDIN"
+            with cursor.cursor.copy(sql) as copy:
                 for row in rows:
                     copy.write_row(row)
         else:

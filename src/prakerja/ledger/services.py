@@ -74,31 +74,17 @@ def accounts_ensure(*, kind: AccountKind, owner_ids: Iterable[int]) -> dict[int,
     Returns owner id -> account id."""
     _check_owner(kind, 0)
     wanted = sorted(set(owner_ids))
-    found = _account_ids(kind, wanted)
-    missing = [owner for owner in wanted if owner not in found]
-    if missing:
-        with transaction.atomic():
-            Account.objects.bulk_create(
-                [Account(kind=kind, owner_id=owner) for owner in missing], ignore_conflicts=True
-            )
-            created = _account_ids(kind, missing)
-            Balance.objects.bulk_create(
-                [
-                    Balance(account_id=account_id, may_go_negative=kind in MAY_GO_NEGATIVE)
-                    for account_id in created.values()
-                ],
-                ignore_conflicts=True,
-            )
-        found.update(created)
-    return found
-
-
-def _account_ids(kind: AccountKind, owner_ids: list[int]) -> dict[int, int]:
     found: dict[int, int] = {}
-    for start in range(0, len(owner_ids), bulk_sql.IN_CHUNK):
-        part = owner_ids[start : start + bulk_sql.IN_CHUNK]
-        rows = Account.objects.filter(kind=kind, owner_id__in=part).values_list("owner_id", "id")
-        found.update((int(owner), account) for owner, account in rows if owner is not None)
+    for start in range(0, len(wanted), bulk_sql.CHUNK):
+        with transaction.atomic():
+            found.update(
+                bulk_sql.ensure_accounts(
+                    kind=kind,
+                    owner_ids=wanted[start : start + bulk_sql.CHUNK],
+                    may_go_negative=kind in MAY_GO_NEGATIVE,
+                    created_at=timezone.now(),
+                )
+            )
     return found
 
 
@@ -259,16 +245,20 @@ def _post_bulk_once(
 
 
 def _validated(idempotency_key: str, legs: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Legs sorted by account id, or ValidationFailed naming the first broken rule (the one to fix
+    first). One pass over the legs: bulk posting calls this for every transaction of a chunk."""
     problems: dict[str, str] = {}
     if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
         problems["idempotency_key"] = f"must be 1 to {MAX_KEY_LENGTH} characters"
+    total = 0
+    has_zero = False
     for _account, amount in legs:
         require_rupiah(amount, field="leg amount")
-    total = sum(amount for _, amount in legs)
-    # The first broken rule is the one reported: it is the one to fix first.
+        total += amount
+        has_zero = has_zero or amount == 0
     for broken, problem in (
         (len(legs) < 2, "a transaction needs at least two legs"),
-        (any(amount == 0 for _, amount in legs), "a leg cannot be zero"),
+        (has_zero, "a leg cannot be zero"),
         (
             len({account for account, _ in legs}) != len(legs),
             "each account appears once per transaction",
@@ -280,7 +270,7 @@ def _validated(idempotency_key: str, legs: Sequence[tuple[int, int]]) -> list[tu
             break
     if problems:
         raise ValidationFailed(details=problems)
-    return sorted((int(account), amount) for account, amount in legs)
+    return sorted(legs)
 
 
 def _same_or_refuse(
