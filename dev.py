@@ -55,9 +55,17 @@ def main(args: list[str]) -> int:
         env.setdefault("PRAKERJA_DATA_DIR", str(ROOT / "var" / "test"))
         database = "PostgreSQL" if env.get("DATABASE_URL", "").startswith("postgres") else "SQLite"
         print(f"Running the test suite on {database}", flush=True)
-        return subprocess.call([str(PYTHON), "-m", "pytest", *args[1:]], cwd=ROOT, env=env)
+        return run([str(PYTHON), "-m", "pytest", *args[1:]], env)
     ensure_installed("dev" if (VENV / ".installed-dev").exists() else "")
-    return subprocess.call([str(PYTHON), "-m", "prakerja.cli", *args], cwd=ROOT)
+    return run([str(PYTHON), "-m", "prakerja.cli", *args], os.environ.copy())
+
+
+def run(argv: list[str], env: dict[str, str]) -> int:
+    """Become the command (POSIX), so Ctrl-C and SIGTERM reach it and its exit code is ours."""
+    os.chdir(ROOT)
+    if os.name == "posix":
+        os.execve(argv[0], argv, env)
+    return subprocess.call(argv, env=env)
 
 
 if __name__ == "__main__":

@@ -45,12 +45,16 @@ def demo(tmp_path):
             break
     yield port, "".join(printed)
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) is not None
+    process.wait(timeout=30)
+    # the web server it started is gone with it
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
 
 
 def test_demo_answers_and_the_printed_admin_login_works(demo):
     port, printed = demo
     assert "Database: sqlite" in printed
+    assert "GET /healthz" not in printed  # server logs go to the log file, not the terminal
     assert f"http://127.0.0.1:{port}/admin/" in printed
     username, password = re.search(
         r"program admin \(Django admin\): (\S+) / (\S+)", printed

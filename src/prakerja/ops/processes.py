@@ -9,6 +9,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -17,6 +18,7 @@ class Service:
     argv: list[str]
     health_url: str
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    log_path: Path | None = None
 
 
 def prakerja_argv(*args: str) -> list[str]:
@@ -41,11 +43,20 @@ def wait_until_up(
 
 
 class Supervisor:
-    def __init__(self) -> None:
+    """Children write their output to one log file each under `log_dir`, so the terminal keeps
+    only what the person needs: URLs and logins."""
+
+    def __init__(self, log_dir: Path) -> None:
         self.services: list[Service] = []
+        self.log_dir = log_dir
+        log_dir.mkdir(parents=True, exist_ok=True)
 
     def start(self, service: Service) -> None:
-        service.process = subprocess.Popen(service.argv, env=os.environ.copy())
+        service.log_path = self.log_dir / f"{service.name}.log"
+        with service.log_path.open("ab") as log:
+            service.process = subprocess.Popen(
+                service.argv, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT
+            )
         self.services.append(service)
         wait_until_up(service.health_url, process=service.process)
 

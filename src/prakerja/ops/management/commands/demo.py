@@ -26,7 +26,7 @@ class Command(BaseCommand):
         connection.close()  # the children open their own connections
 
         base = f"http://{options['host']}:{options['port']}"
-        supervisor = Supervisor()
+        supervisor = Supervisor(settings.DATA_DIR / "logs")
         supervisor.start(
             Service(
                 "web",
@@ -41,6 +41,7 @@ class Command(BaseCommand):
             f"  Admin (program office):  {base}/admin/",
             "Logins:",
             *(f"  {login.role}: {login.username} / {login.password}" for login in logins),
+            f"Logs: {supervisor.log_dir}/",
             "Press Ctrl-C to stop. / Tekan Ctrl-C untuk berhenti.",
         ]
         self.stdout.write("\n".join(lines))
