@@ -89,3 +89,46 @@ def test_no_code_outside_the_scheme_states_the_scheme_numbers():
         if SCHEME_NUMBERS.search(line) and "# not a scheme value:" not in line
     ]
     assert offenders == []
+
+
+def test_an_operator_edits_the_scheme_in_the_admin_and_the_edit_is_audited(admin_client):
+    scheme = scheme_active()
+    form = {
+        "code": "2020",
+        "name": "Kartu Prakerja 2020",
+        "is_active": "on",
+        "training_balance_idr": "1000000",
+        "first_purchase_window_days": "30",
+        "balance_expiry_date": "2020-12-15",
+        "incentive_monthly_idr": "600000",
+        "incentive_months": "3",  # the first article's count (000): the count is a setting
+        "survey_incentive_idr": "50000",
+        "survey_count": "3",
+        "wave_quota": "200000",
+        "daily_disbursement_capacity": "80000",
+        "max_participants_per_family": "2",
+        "min_age_years": "18",
+    }
+
+    answer = admin_client.post(f"/admin/waves/programscheme/{scheme.pk}/change/", form)
+
+    assert answer.status_code == 302
+    assert scheme_active().incentive_months == 3
+    assert scheme_active().max_per_participant_idr == 1_000_000 + 1_800_000 + 150_000
+    event = AuditEvent.objects.get(event_type="scheme.changed")
+    assert event.actor_label == "user:admin"
+    assert event.details == {"changes": {"incentive_months": [4, 3]}}
+
+
+def test_the_admin_refuses_an_invalid_amount_and_changes_nothing(admin_client):
+    scheme = scheme_active()
+    page = admin_client.get(f"/admin/waves/programscheme/{scheme.pk}/change/")
+    assert page.status_code == 200
+    answer = admin_client.post(
+        f"/admin/waves/programscheme/{scheme.pk}/change/",
+        {"code": "2020", "name": "x", "training_balance_idr": "-5"},
+    )
+    assert answer.status_code == 200  # the form comes back with its errors
+    assert scheme_active().training_balance_idr == 1_000_000
+    assert scheme_active().name == "Kartu Prakerja 2020"
+    assert AuditEvent.objects.count() == 0

@@ -1,21 +1,9 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
+from prakerja.common.admin import ReadOnlyAdmin
 from prakerja.common.money import format_rupiah
 from prakerja.ledger.models import Account, Leg, Transaction
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """The ledger is changed only by its services; the admin shows it, never edits it."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Account)

@@ -56,7 +56,7 @@ class BulkResult:
 def account_get_or_create(*, kind: AccountKind, owner_id: int | None = None) -> Account:
     """The account of `kind` for `owner_id` (None for the program's own accounts), with its
     balance row."""
-    _check_owner(kind, owner_id)
+    _check_owner(kind, has_owner=owner_id is not None)
     existing = Account.objects.filter(kind=kind, owner_id=owner_id).first()
     if existing is not None:
         return existing
@@ -72,7 +72,7 @@ def account_get_or_create(*, kind: AccountKind, owner_id: int | None = None) -> 
 def accounts_ensure(*, kind: AccountKind, owner_ids: Iterable[int]) -> dict[int, int]:
     """Bulk form for batch work: make sure each owner has an account of `kind`.
     Returns owner id -> account id."""
-    _check_owner(kind, 0)
+    _check_owner(kind, has_owner=True)
     wanted = sorted(set(owner_ids))
     found: dict[int, int] = {}
     for start in range(0, len(wanted), bulk_sql.CHUNK):
@@ -88,10 +88,10 @@ def accounts_ensure(*, kind: AccountKind, owner_ids: Iterable[int]) -> dict[int,
     return found
 
 
-def _check_owner(kind: AccountKind, owner_id: int | None) -> None:
+def _check_owner(kind: AccountKind, *, has_owner: bool) -> None:
     if kind not in AccountKind.values:
         raise ValidationFailed(details={"kind": f"unknown account kind {kind!r}"})
-    if (kind in SYSTEM_KINDS) != (owner_id is None):
+    if (kind in SYSTEM_KINDS) == has_owner:
         rule = "have no owner" if kind in SYSTEM_KINDS else "need an owner"
         raise ValidationFailed(details={"owner_id": f"{kind} accounts {rule}"})
 
