@@ -73,6 +73,50 @@ TABLE: tuple[EnvVar, ...] = (
     EnvVar("PRAKERJA_HOST", "127.0.0.1", "Address `prakerja serve` and `prakerja demo` bind to."),
     EnvVar("PRAKERJA_PORT", "8000", "Port `prakerja serve` and `prakerja demo` listen on."),
     EnvVar("PRAKERJA_WEB_WORKERS", "2", "Gunicorn worker processes of `prakerja serve`."),
+    EnvVar(
+        "PRAKERJA_NIK_KEY",
+        "insecure-demo-nik-key",
+        "Secret that encrypts NIKs at rest. Set a long random value in production; keep it safe.",
+    ),
+    EnvVar(
+        "PRAKERJA_BLIND_INDEX_KEY",
+        "insecure-demo-index-key",
+        "Secret of the keyed blind index used to look NIKs and KK numbers up. Never change it "
+        "after data exists: every index would have to be recomputed.",
+    ),
+    EnvVar(
+        "PRAKERJA_POPULATION_URL",
+        "http://127.0.0.1:8101",
+        "Population registry (Dukcapil) adapter base URL; the demo runs `prakerja sandbox "
+        "population` there.",
+    ),
+    EnvVar(
+        "PRAKERJA_SMS_URL",
+        "http://127.0.0.1:8102",
+        "SMS gateway adapter base URL; the demo runs `prakerja sandbox sms` there.",
+    ),
+    EnvVar(
+        "PRAKERJA_ADAPTER_TIMEOUT_S",
+        "5",
+        "Seconds an adapter waits for the registry or the SMS gateway before it counts as down.",
+    ),
+    EnvVar(
+        "PRAKERJA_EMAIL_URL",
+        "sandbox:",
+        "Outgoing email: `sandbox:` keeps mails in the database for the demo's inbox page; "
+        "`smtp://user:password@host:587` sends them; `console:` prints them.",
+    ),
+    EnvVar("PRAKERJA_EMAIL_FROM", "Kartu Prakerja <noreply@prakerja.test>", "Sender of emails."),
+    EnvVar(
+        "PRAKERJA_PUBLIC_URL",
+        "http://127.0.0.1:8000",
+        "Base URL people reach the portal at; used in links sent by email.",
+    ),
+    EnvVar(
+        "PRAKERJA_SANDBOX_PAGES",
+        "true",
+        "Show the sandbox inbox pages (emails and SMS sent). Always false in production.",
+    ),
 )
 
 _BY_NAME = {var.name: var for var in TABLE}

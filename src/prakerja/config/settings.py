@@ -25,6 +25,8 @@ INSTALLED_APPS = [
     "prakerja.audit",
     "prakerja.ledger",
     "prakerja.waves",
+    "prakerja.registration",
+    "prakerja.integrations",
     "prakerja.ops",
     "prakerja.portal",
 ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    name = "prakerja.integrations"
+    verbose_name = "Integrations: registry, SMS, email, financial institutions"
