@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "prakerja.ledger",
     "prakerja.waves",
     "prakerja.registration",
+    "prakerja.throttle",
     "prakerja.integrations",
     "prakerja.ops",
     "prakerja.portal",

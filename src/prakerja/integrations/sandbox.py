@@ -65,9 +65,17 @@ class Response:
 
 
 Handler = Callable[[Request], Response]
-_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad Request", 404: "Not Found",
-            405: "Method Not Allowed", 422: "Unprocessable Entity", 500: "Internal Server Error",
-            503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    422: "Unprocessable Entity",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class SandboxApp:
@@ -130,7 +138,9 @@ class SandboxApp:
             path=environ.get("PATH_INFO", "/"),
             query={k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()},
             headers={
-                k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")
+                k[5:].replace("_", "-").lower(): v
+                for k, v in environ.items()
+                if k.startswith("HTTP_")
             },
             body=environ["wsgi.input"].read(length) if length else b"",
         )
@@ -155,14 +165,20 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def serve(app: SandboxApp, host: str, port: int) -> None:
-    server = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    server = make_server(
+        host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
     print(f"sandbox {app.name} listening on http://{host}:{port}/", flush=True)
     server.serve_forever()
 
 
-def start_in_thread(app: SandboxApp, host: str = "127.0.0.1", port: int = 0) -> tuple[str, Callable[[], None]]:
+def start_in_thread(
+    app: SandboxApp, host: str = "127.0.0.1", port: int = 0
+) -> tuple[str, Callable[[], None]]:
     """For tests: serve `app` on a free port in this process; returns (base URL, stop)."""
-    server = make_server(host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    server = make_server(
+        host, port, app, server_class=_ThreadingServer, handler_class=_QuietHandler
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 

@@ -54,7 +54,11 @@ def regencies(province_code: str | None = None) -> list[Region]:
 
 
 def districts(regency_code: str) -> list[Region]:
-    return [r for r in _all().values() if r.level == "district" and r.code.startswith(regency_code + ".")]
+    return [
+        r
+        for r in _all().values()
+        if r.level == "district" and r.code.startswith(regency_code + ".")
+    ]
 
 
 def regency_from_nik_digits(digits: str) -> Region | None:

@@ -27,7 +27,9 @@ def sms_gateway() -> SmsGateway:
     from prakerja.config import env
     from prakerja.integrations.sms.client import HttpSmsGateway
 
-    return HttpSmsGateway(env.get("PRAKERJA_SMS_URL"), timeout=float(env.get("PRAKERJA_ADAPTER_TIMEOUT_S")))
+    return HttpSmsGateway(
+        env.get("PRAKERJA_SMS_URL"), timeout=float(env.get("PRAKERJA_ADAPTER_TIMEOUT_S"))
+    )
 
 
 @contextmanager

@@ -16,7 +16,9 @@ class Command(BaseCommand):
             one = sub.add_parser(name)
             one.add_argument("--host", default="127.0.0.1")
             one.add_argument("--port", type=int, default=port)
-            one.add_argument("--outage", action="store_true", help="Start in outage (every call 503).")
+            one.add_argument(
+                "--outage", action="store_true", help="Start in outage (every call 503)."
+            )
             one.add_argument("--latency-ms", type=int, default=0)
             one.add_argument("--error-rate", type=float, default=0.0)
             one.add_argument("--timeout-rate", type=float, default=0.0)

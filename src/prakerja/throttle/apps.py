@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ThrottleConfig(AppConfig):
+    name = "prakerja.throttle"
+    verbose_name = "Rate limits"
