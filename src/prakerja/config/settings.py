@@ -6,6 +6,7 @@ from typing import Any
 import dj_database_url
 
 from prakerja.config import env
+from prakerja.integrations.email import email_settings
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env.data_dir()
@@ -121,6 +122,12 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Email: `sandbox:` keeps mails in the database for the demo's inbox page; SMTP in production.
+globals().update(email_settings(env.get("PRAKERJA_EMAIL_URL")))
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.get("PRAKERJA_EMAIL_FROM")
+SANDBOX_PAGES = env.get_bool("PRAKERJA_SANDBOX_PAGES")
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+
 # Celery: without a broker every task runs inline in the caller (embedded default, unit tests).
 CELERY_BROKER_URL = env.get("CELERY_BROKER_URL")
 CELERY_RESULT_BACKEND = env.get("CELERY_RESULT_BACKEND") or CELERY_BROKER_URL or None
@@ -131,6 +138,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+# Periodic jobs. In production `celery beat` runs this table; the embedded default runs the same
+# table with `prakerja scheduler` (the demo starts it).
+PERIODIC_JOBS = {
+    "registry-retry-due": ("prakerja.registration.registry_retry_due", 30),
+    "throttle-prune": ("prakerja.throttle.prune", 3600),
+}
+CELERY_BEAT_SCHEDULE = {
+    name: {"task": task, "schedule": float(seconds)} for name, (task, seconds) in PERIODIC_JOBS.items()
+}
 
 LOGGING = {
     "version": 1,

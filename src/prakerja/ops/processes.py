@@ -58,7 +58,12 @@ class Supervisor:
                 service.argv, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT
             )
         self.services.append(service)
-        wait_until_up(service.health_url, process=service.process)
+        if service.health_url:
+            wait_until_up(service.health_url, process=service.process)
+
+    def start_background(self, service: Service) -> None:
+        """A child without an HTTP face (the scheduler): started, not waited for."""
+        self.start(service)
 
     def wait(self) -> None:
         """Block until one child exits or we are asked to stop (Ctrl-C or SIGTERM)."""

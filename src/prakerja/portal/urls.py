@@ -1,9 +1,24 @@
 from django.urls import path
 
+from prakerja.portal import account_views as account
 from prakerja.portal import views
 
 app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
+    path("daftar/", account.sign_up, name="signup"),
+    path("masuk/", account.log_in, name="login"),
+    path("keluar/", account.log_out, name="logout"),
+    path("lupa-sandi/", account.reset_request, name="reset_request"),
+    path("lupa-sandi/<str:token>/", account.reset_confirm, name="reset_confirm"),
+    path("verifikasi-email/<str:token>/", account.verify_email_link, name="verify_email_link"),
+    path("status/", account.status, name="status"),
+    path("status/email/kode/", account.email_code, name="email_code"),
+    path("status/email/kirim-ulang/", account.email_resend, name="email_resend"),
+    path("status/nik/perbaiki/", account.nik_correct, name="nik_correct"),
+    path("status/ponsel/kode/", account.phone_code, name="phone_code"),
+    path("status/ponsel/kirim-ulang/", account.phone_resend, name="phone_resend"),
+    path("status/ponsel/ganti/", account.phone_change, name="phone_change"),
+    path("status/swafoto/", account.selfie, name="selfie"),
 ]

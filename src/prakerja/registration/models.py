@@ -80,8 +80,6 @@ class Registrant(models.Model):
     nik_status = _status()
     nik_reason = _reason()
     nik_at = models.DateTimeField(null=True, blank=True)
-    nik_attempts = models.PositiveIntegerField(default=0)
-    nik_retry_at = models.DateTimeField(null=True, blank=True)  # set while the registry is down
     phone_status = _status()
     phone_reason = _reason()
     phone_at = models.DateTimeField(null=True, blank=True)
@@ -91,6 +89,10 @@ class Registrant(models.Model):
     face_status = _status()
     face_reason = _reason()
     face_at = models.DateTimeField(null=True, blank=True)
+    # While the registry is down, the layer waiting for it stays pending and is retried from here.
+    registry_attempts = models.PositiveIntegerField(default=0)
+    registry_retry_at = models.DateTimeField(null=True, blank=True)
+    pending_selfie = models.CharField(max_length=200, blank=True)  # stripped image awaiting the check
 
     failed_logins = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
@@ -108,7 +110,7 @@ class Registrant(models.Model):
             models.Index(fields=["province_code", "created_at"]),
             models.Index(fields=["email_status", "email_at"]),
             models.Index(fields=["nik_status", "nik_at"]),
-            models.Index(fields=["nik_status", "nik_retry_at"]),
+            models.Index(fields=["registry_retry_at"]),
             models.Index(fields=["phone_status", "phone_at"]),
             models.Index(fields=["eligibility_status", "eligibility_at"]),
             models.Index(fields=["face_status", "face_at"]),

@@ -10,6 +10,7 @@ import datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 
@@ -51,11 +52,18 @@ def population_registry() -> PopulationRegistry:
     if _override is not None:
         return _override
     from prakerja.config import env
+
+    return _http_registry(
+        env.get("PRAKERJA_POPULATION_URL"), float(env.get("PRAKERJA_ADAPTER_TIMEOUT_S"))
+    )
+
+
+@lru_cache(maxsize=4)
+def _http_registry(base_url: str, timeout: float) -> PopulationRegistry:
+    """One HTTP client (and its connection pool) per process and URL."""
     from prakerja.integrations.population.client import HttpPopulationRegistry
 
-    return HttpPopulationRegistry(
-        env.get("PRAKERJA_POPULATION_URL"), timeout=float(env.get("PRAKERJA_ADAPTER_TIMEOUT_S"))
-    )
+    return HttpPopulationRegistry(base_url, timeout=timeout)
 
 
 @contextmanager

@@ -4,6 +4,7 @@ tests may swap in another implementation with `use_sms_gateway(...)`."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Protocol
 
 

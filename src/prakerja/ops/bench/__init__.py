@@ -32,6 +32,10 @@ class BenchResult:
 # `run(n: int, log: Callable[[str], None]) -> BenchResult`.
 BENCHMARKS: dict[str, tuple[str, int]] = {
     "ledger": ("prakerja.ops.bench.ledger", 200_000),  # not a scheme value: the bench size
+    "exclusions": (
+        "prakerja.ops.bench.exclusions",
+        1_000_000,
+    ),  # not a scheme value: the bench size
 }
 
 

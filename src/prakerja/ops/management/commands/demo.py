@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from prakerja.config import env
+from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module
 from prakerja.ops.demo import demo_seed
 from prakerja.ops.processes import Service, Supervisor, prakerja_argv
 
@@ -27,6 +28,15 @@ class Command(BaseCommand):
 
         base = f"http://{options['host']}:{options['port']}"
         supervisor = Supervisor(settings.DATA_DIR / "logs")
+        sandbox_lines: list[str] = []
+        for name, (module, port) in SANDBOXES.items():
+            sandbox = sandbox_module(name)
+            if hasattr(sandbox, "prepare_demo"):
+                sandbox_lines += sandbox.prepare_demo(settings.DATA_DIR)
+            supervisor.start(
+                Service(f"sandbox-{name}", prakerja_argv("sandbox", name, "--port", str(port)),
+                        f"http://127.0.0.1:{port}/healthz")
+            )
         supervisor.start(
             Service(
                 "web",
@@ -34,13 +44,19 @@ class Command(BaseCommand):
                 f"{base}/healthz",
             )
         )
+        supervisor.start_background(Service("scheduler", prakerja_argv("scheduler"), ""))
         lines = [
             "",
             "Prakerja demo is running / Demo Prakerja berjalan",
             f"  Portal (participants):   {base}/",
             f"  Admin (program office):  {base}/admin/",
+            f"  Register:                {base}/daftar/",
+            f"  Email inbox (sandbox):   {base}/sandbox/email/",
+            f"  SMS inbox (sandbox):     http://127.0.0.1:{SANDBOXES['sms'][1]}/inbox",
+            f"  Participant API:         {base}/api/v1/docs",
             "Logins:",
             *(f"  {login.role}: {login.username} / {login.password}" for login in logins),
+            *sandbox_lines,
             f"Logs: {supervisor.log_dir}/",
             "Press Ctrl-C to stop. / Tekan Ctrl-C untuk berhenti.",
         ]

@@ -1,0 +1,248 @@
+"""Participant JSON API for the mobile app: the same steps as the portal pages. OpenAPI at
+/api/v1/docs and /api/v1/openapi.json. Errors use the partner API's body:
+{"error": {"code", "message", "details"}}, the message in the Accept-Language language."""
+
+import datetime
+import hashlib
+import secrets
+
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.translation import get_language
+from ninja import File, NinjaAPI, Schema
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.files import UploadedFile
+from ninja.security import HttpBearer
+
+from prakerja.common.errors import ApplicationError, ValidationFailed
+from prakerja.portal.session import client_ip
+from prakerja.registration import services
+from prakerja.registration.models import ApiToken, Registrant
+from prakerja.registration.selectors import registrant_layers
+
+
+class Unauthenticated(ApplicationError):
+    code = "UNAUTHENTICATED"
+    http_status = 401
+    message_id = "Silakan masuk terlebih dahulu."
+    message_en = "Please sign in first."
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Registrant | None:
+        found = (
+            ApiToken.objects.select_related("registrant")
+            .filter(token_hash=_hash(token), revoked_at__isnull=True, registrant__is_active=True)
+            .first()
+        )
+        return found.registrant if found else None
+
+
+participant_api = NinjaAPI(
+    title="Kartu Prakerja — participant API",
+    version="1",
+    urls_namespace="participant_api",
+    description="Registration and verification for the participant mobile app. "
+    "Sign in with POST /auth/login and send the token as `Authorization: Bearer …`.",
+)
+
+
+def _language() -> str:
+    return get_language() or "id"
+
+
+@participant_api.exception_handler(ApplicationError)
+def application_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
+    return participant_api.create_response(request, error.body(_language()), status=error.http_status)
+
+
+@participant_api.exception_handler(NinjaValidationError)
+def validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
+    fields = {".".join(str(p) for p in e["loc"][1:]) or "body": e["msg"] for e in error.errors}
+    return application_error(request, ValidationFailed(details=fields))
+
+
+@participant_api.exception_handler(AuthenticationError)
+def auth_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse:
+    return application_error(request, Unauthenticated())
+
+
+def _me(request: HttpRequest) -> Registrant:
+    registrant = request.auth  # type: ignore[attr-defined]
+    assert isinstance(registrant, Registrant)
+    return registrant
+
+
+class ErrorBody(Schema):
+    error: dict
+
+
+class SignUpIn(Schema):
+    email: str
+    password: str
+    nik: str
+    full_name: str
+    birth_date: datetime.date
+    phone: str
+    regency_code: str
+    education: str
+    employment: str
+    in_school: bool
+    language: str = "id"
+
+
+class LayerOut(Schema):
+    layer: str
+    name: str
+    status: str
+    reason: str
+    message: str
+    todo: str
+    can_retry: bool
+    at: datetime.datetime | None
+
+
+class StatusOut(Schema):
+    registrant_id: int
+    layers: list[LayerOut]
+
+
+class LoginIn(Schema):
+    email: str
+    password: str
+
+
+class TokenOut(Schema):
+    token: str
+    registrant_id: int
+
+
+class CodeIn(Schema):
+    code: str
+
+
+class EmailIn(Schema):
+    email: str
+
+
+class ResetConfirmIn(Schema):
+    email: str
+    code: str
+    new_password: str
+
+
+class PhoneIn(Schema):
+    phone: str
+
+
+class NikCorrectionIn(Schema):
+    full_name: str
+    birth_date: datetime.date
+
+
+class Accepted(Schema):
+    ok: bool = True
+
+
+ERRORS = {400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 422: ErrorBody, 429: ErrorBody}
+
+
+def _status(registrant: Registrant) -> dict:
+    layers = registrant_layers(registrant, language=_language())
+    return {"registrant_id": registrant.pk, "layers": [layer.__dict__ for layer in layers]}
+
+
+@participant_api.post("/auth/signup", response={201: StatusOut, **ERRORS}, tags=["auth"])
+def sign_up(request: HttpRequest, payload: SignUpIn) -> tuple[int, dict]:
+    registrant = services.registrant_sign_up(
+        data=services.SignUp(**payload.dict()), client_ip=client_ip(request)
+    )
+    return 201, _status(registrant)
+
+
+@participant_api.post("/auth/login", response={200: TokenOut, **ERRORS}, tags=["auth"])
+def log_in(request: HttpRequest, payload: LoginIn) -> dict:
+    registrant = services.registrant_authenticate(
+        email=payload.email, password=payload.password, client_ip=client_ip(request)
+    )
+    token = secrets.token_urlsafe(32)
+    ApiToken.objects.create(registrant=registrant, token_hash=_hash(token))
+    return {"token": token, "registrant_id": registrant.pk}
+
+
+@participant_api.post("/auth/logout", response={200: Accepted, **ERRORS}, auth=BearerToken(), tags=["auth"])
+def log_out(request: HttpRequest) -> dict:
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    ApiToken.objects.filter(token_hash=_hash(token)).update(revoked_at=timezone.now())
+    return {"ok": True}
+
+
+@participant_api.post("/auth/password-reset", response={202: Accepted, **ERRORS}, tags=["auth"])
+def reset_request(request: HttpRequest, payload: EmailIn) -> tuple[int, dict]:
+    services.password_reset_request(email=payload.email, client_ip=client_ip(request))
+    return 202, {"ok": True}
+
+
+@participant_api.post("/auth/password-reset/confirm", response={200: Accepted, **ERRORS}, tags=["auth"])
+def reset_confirm(request: HttpRequest, payload: ResetConfirmIn) -> dict:
+    services.password_reset_confirm(email=payload.email, code=payload.code, new_password=payload.new_password)
+    return {"ok": True}
+
+
+@participant_api.get("/me/status", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"])
+def status(request: HttpRequest) -> dict:
+    return _status(_me(request))
+
+
+@participant_api.post("/me/email/verify", response={200: StatusOut, **ERRORS}, auth=BearerToken(),
+                      tags=["verification"])
+def email_verify(request: HttpRequest, payload: CodeIn) -> dict:
+    registrant = services.email_verify_code(registrant=_me(request), code=payload.code, client_ip=client_ip(request))
+    return _status(registrant)
+
+
+@participant_api.post("/me/email/resend", response={202: Accepted, **ERRORS}, auth=BearerToken(),
+                      tags=["verification"])
+def email_resend(request: HttpRequest) -> tuple[int, dict]:
+    services.email_resend(registrant=_me(request))
+    return 202, {"ok": True}
+
+
+@participant_api.post("/me/nik/correct", response={200: StatusOut, **ERRORS}, auth=BearerToken(),
+                      tags=["verification"])
+def nik_correct(request: HttpRequest, payload: NikCorrectionIn) -> dict:
+    registrant = services.nik_correct(
+        registrant=_me(request), full_name=payload.full_name, birth_date=payload.birth_date
+    )
+    return _status(registrant)
+
+
+@participant_api.post("/me/phone/verify", response={200: StatusOut, **ERRORS}, auth=BearerToken(),
+                      tags=["verification"])
+def phone_verify(request: HttpRequest, payload: CodeIn) -> dict:
+    registrant = services.phone_verify_code(registrant=_me(request), code=payload.code, client_ip=client_ip(request))
+    return _status(registrant)
+
+
+@participant_api.post("/me/phone/resend", response={202: Accepted, **ERRORS}, auth=BearerToken(),
+                      tags=["verification"])
+def phone_resend(request: HttpRequest) -> tuple[int, dict]:
+    services.phone_resend(registrant=_me(request), client_ip=client_ip(request))
+    return 202, {"ok": True}
+
+
+@participant_api.put("/me/phone", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"])
+def phone_change(request: HttpRequest, payload: PhoneIn) -> dict:
+    registrant = services.phone_change(registrant=_me(request), phone=payload.phone, client_ip=client_ip(request))
+    return _status(registrant)
+
+
+@participant_api.post("/me/selfie", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"])
+def selfie(request: HttpRequest, image: UploadedFile = File(...)) -> dict:  # noqa: B008 - ninja's idiom
+    registrant = services.face_submit(registrant=_me(request), image=image.read(services.SELFIE_MAX_BYTES + 1))
+    return _status(registrant)
