@@ -83,3 +83,15 @@ def test_demo_answers_and_the_printed_admin_login_works(demo):
     admin_home = answer.read().decode()
     assert "Program scheme and waves" in admin_home or "Skema" in admin_home
     assert 'href="/admin/ledger/account/"' in admin_home
+
+
+def test_demo_starts_the_sandboxes_and_prints_niks_to_register_with(demo):
+    port, printed = demo
+    niks = re.findall(r"NIK (\d{16})", printed)
+    assert len(niks) == 7  # five who can register, one deceased, one under 18
+    assert "SMS inbox (sandbox):     http://127.0.0.1:8102/inbox" in printed
+    for url in ("http://127.0.0.1:8101/healthz", "http://127.0.0.1:8102/healthz"):
+        assert urllib.request.urlopen(url, timeout=5).status == 200
+    assert "Daftar Kartu Prakerja" in urllib.request.urlopen(f"http://127.0.0.1:{port}/daftar/").read().decode()
+    inbox = urllib.request.urlopen(f"http://127.0.0.1:{port}/sandbox/email/").read().decode()
+    assert "Kotak masuk email (sandbox)" in inbox

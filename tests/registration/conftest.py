@@ -101,14 +101,22 @@ class People:
         nik = make_nik("32.01.01", birth_date, sex, self.serial)
         if in_registry:
             self.registry.records[nik] = RegistryRecord(
-                nik=nik, kk_number=kk, full_name=name, birth_date=birth_date, sex=sex,
-                regency_code="32.01", deceased=deceased,
+                nik=nik,
+                kk_number=kk,
+                full_name=name,
+                birth_date=birth_date,
+                sex=sex,
+                regency_code="32.01",
+                deceased=deceased,
             )
         if face_ok:
             self.registry.faces_ok.add(nik)
         return Person(
-            nik=nik, full_name=name.title(), birth_date=birth_date,
-            phone=f"08123456{self.serial:04d}", email=f"person{self.serial}@example.id",
+            nik=nik,
+            full_name=name.title(),
+            birth_date=birth_date,
+            phone=f"08123456{self.serial:04d}",
+            email=f"person{self.serial}@example.id",
         )
 
 
@@ -119,9 +127,16 @@ def people(registry) -> People:
 
 def sign_up_data(person: Person, **overrides: object) -> services.SignUp:
     values: dict[str, object] = dict(
-        email=person.email, password="Rahasia-Sekali-2020", nik=person.nik,
-        full_name=person.full_name, birth_date=person.birth_date, phone=person.phone,
-        regency_code="32.01", education="sma", employment="laid_off", in_school=False,
+        email=person.email,
+        password="Rahasia-Sekali-2020",
+        nik=person.nik,
+        full_name=person.full_name,
+        birth_date=person.birth_date,
+        phone=person.phone,
+        regency_code="32.01",
+        education="sma",
+        employment="laid_off",
+        in_school=False,
     )
     values.update(overrides)
     return services.SignUp(**values)  # type: ignore[arg-type]
@@ -141,17 +156,23 @@ class Journey:
 
     def sign_up(self, person: Person, **overrides: object) -> Registrant:
         with self.capture(execute=True):
-            return services.registrant_sign_up(data=sign_up_data(person, **overrides), client_ip="10.0.0.1")
+            return services.registrant_sign_up(
+                data=sign_up_data(person, **overrides), client_ip="10.0.0.1"
+            )
 
     def verify_email(self, registrant: Registrant) -> Registrant:
         with self.capture(execute=True):
-            services.email_verify_code(registrant=registrant, code=email_code(registrant.email), client_ip="10.0.0.1")
+            services.email_verify_code(
+                registrant=registrant, code=email_code(registrant.email), client_ip="10.0.0.1"
+            )
         return Registrant.objects.get(pk=registrant.pk)
 
     def verify_phone(self, registrant: Registrant) -> Registrant:
         with self.capture(execute=True):
             services.phone_verify_code(
-                registrant=registrant, code=self.sms.last_code(registrant.phone), client_ip="10.0.0.1"
+                registrant=registrant,
+                code=self.sms.last_code(registrant.phone),
+                client_ip="10.0.0.1",
             )
         return Registrant.objects.get(pk=registrant.pk)
 

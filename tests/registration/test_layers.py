@@ -99,7 +99,9 @@ def test_the_nik_is_stored_encrypted_and_indexed_never_in_clear(journey, people)
         ({"education": "phd"}, "education", "CHOICE_INVALID"),
     ],
 )
-def test_each_refused_field_is_named_and_nothing_is_written(journey, people, overrides, field, code):
+def test_each_refused_field_is_named_and_nothing_is_written(
+    journey, people, overrides, field, code
+):
     person = people.make()
     with pytest.raises(ValidationFailed) as refused:
         journey.sign_up(person, **overrides)
@@ -148,7 +150,9 @@ def test_phone_numbers_are_normalised_to_e164():
 # --- email ---------------------------------------------------------------------------------------
 
 
-def test_the_email_code_passes_the_layer_and_the_registry_check_follows(journey, people, registry, sms):
+def test_the_email_code_passes_the_layer_and_the_registry_check_follows(
+    journey, people, registry, sms
+):
     person = people.make()
     registrant = journey.verify_email(journey.sign_up(person))
 
@@ -162,7 +166,9 @@ def test_the_email_code_passes_the_layer_and_the_registry_check_follows(journey,
     assert "kode OTP Anda" in sms.sent[0][1]
 
 
-def test_the_email_link_passes_the_layer_and_works_twice(journey, people, django_capture_on_commit_callbacks):
+def test_the_email_link_passes_the_layer_and_works_twice(
+    journey, people, django_capture_on_commit_callbacks
+):
     registrant = journey.sign_up(people.make())
     token = services.email_link_token(registrant)
     with django_capture_on_commit_callbacks(execute=True):
@@ -170,7 +176,12 @@ def test_the_email_link_passes_the_layer_and_works_twice(journey, people, django
         services.email_verify_link(token=token)
     registrant.refresh_from_db()
     assert registrant.email_status == "passed"
-    assert VerificationStep.objects.filter(registrant=registrant, layer="email", outcome="passed").count() == 1
+    assert (
+        VerificationStep.objects.filter(
+            registrant=registrant, layer="email", outcome="passed"
+        ).count()
+        == 1
+    )
 
 
 def test_a_tampered_email_link_is_refused(journey, people):
@@ -184,7 +195,9 @@ def test_a_tampered_email_link_is_refused(journey, people):
 
 def test_email_code_brute_force_is_stopped_after_five_tries(journey, people):
     registrant = journey.sign_up(people.make())
-    right = __import__("tests.registration.conftest", fromlist=["email_code"]).email_code(registrant.email)
+    right = __import__("tests.registration.conftest", fromlist=["email_code"]).email_code(
+        registrant.email
+    )
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
     lefts = []
     for _ in range(4):
@@ -226,19 +239,26 @@ def test_registry_answers_that_fail_the_nik_layer_say_why(journey, people, make,
     assert layer_states(registrant)[2] == ("pending", "WAITING_EARLIER_LAYER")
 
 
-def test_a_birth_date_mismatch_names_the_field_and_a_fix_passes(journey, people, registry, django_capture_on_commit_callbacks):
+def test_a_birth_date_mismatch_names_the_field_and_a_fix_passes(
+    journey, people, registry, django_capture_on_commit_callbacks
+):
     person = people.make()
     record = registry.records[person.nik]
     # the registry holds a birth date the NIK does not encode (an old data-entry error there)
-    registry.records[person.nik] = record.__class__(**{**record.__dict__, "birth_date": datetime.date(1990, 8, 15),
-                                                        "full_name": "BUDI SANTOSO"})
+    registry.records[person.nik] = record.__class__(
+        **{**record.__dict__, "birth_date": datetime.date(1990, 8, 15), "full_name": "BUDI SANTOSO"}
+    )
     registrant = journey.verify_email(journey.sign_up(person, full_name="Budy Santoso"))
     assert layer_states(registrant)[1] == ("failed", "NAME_MISMATCH")
-    step = VerificationStep.objects.filter(registrant=registrant, layer="nik", outcome="failed").get()
+    step = VerificationStep.objects.filter(
+        registrant=registrant, layer="nik", outcome="failed"
+    ).get()
     assert step.details == {"fields": ["full_name"]}
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.nik_correct(registrant=registrant, full_name="BUDI  santoso", birth_date=person.birth_date)
+        services.nik_correct(
+            registrant=registrant, full_name="BUDI  santoso", birth_date=person.birth_date
+        )
 
     assert layer_states(registrant)[1] == ("passed", "")
 
@@ -249,7 +269,9 @@ def test_names_tolerate_case_spacing_and_titles(journey, people):
     assert layer_states(registrant)[1] == ("passed", "")
 
 
-def test_registry_outage_keeps_people_pending_then_completes_them(journey, people, registry, django_capture_on_commit_callbacks):
+def test_registry_outage_keeps_people_pending_then_completes_them(
+    journey, people, registry, django_capture_on_commit_callbacks
+):
     registry.down = True
     registrants = [journey.verify_email(journey.sign_up(people.make())) for _ in range(3)]
     for registrant in registrants:
@@ -280,7 +302,12 @@ def test_retries_back_off(journey, people, registry, django_capture_on_commit_ca
     # the second wait is twice the first (60 s, then 120 s)
     assert registrant.registry_retry_at >= timezone.now() + datetime.timedelta(seconds=115)
     assert layer_states(registrant)[1] == ("pending", "REGISTRY_RETRYING")
-    assert VerificationStep.objects.filter(registrant=registrant, layer="nik", reason="REGISTRY_RETRYING").count() == 1
+    assert (
+        VerificationStep.objects.filter(
+            registrant=registrant, layer="nik", reason="REGISTRY_RETRYING"
+        ).count()
+        == 1
+    )
 
 
 # --- phone ---------------------------------------------------------------------------------------
@@ -315,10 +342,14 @@ def test_an_otp_expires_after_five_minutes(journey, people, sms):
         expires_at=timezone.now() - datetime.timedelta(seconds=1)
     )
     with pytest.raises(CodeExpired):
-        services.phone_verify_code(registrant=registrant, code=sms.last_code(registrant.phone), client_ip="x")
+        services.phone_verify_code(
+            registrant=registrant, code=sms.last_code(registrant.phone), client_ip="x"
+        )
 
 
-def test_sms_resend_has_a_cooldown_and_a_daily_cap_per_number(journey, people, sms, django_capture_on_commit_callbacks):
+def test_sms_resend_has_a_cooldown_and_a_daily_cap_per_number(
+    journey, people, sms, django_capture_on_commit_callbacks
+):
     registrant = journey.verify_email(journey.sign_up(people.make()))
     with pytest.raises(ResendTooSoon):
         services.phone_resend(registrant=registrant, client_ip="10.0.0.3")
@@ -328,13 +359,17 @@ def test_sms_resend_has_a_cooldown_and_a_daily_cap_per_number(journey, people, s
         )
         with django_capture_on_commit_callbacks(execute=True):
             services.phone_resend(registrant=registrant, client_ip="10.0.0.3")
-    OneTimeCode.objects.filter(registrant=registrant).update(created_at=timezone.now() - datetime.timedelta(minutes=2))
+    OneTimeCode.objects.filter(registrant=registrant).update(
+        created_at=timezone.now() - datetime.timedelta(minutes=2)
+    )
     with pytest.raises(RateLimited):
         services.phone_resend(registrant=registrant, client_ip="10.0.0.3")
     assert len(sms.sent) == 5
 
 
-def test_changing_the_phone_asks_for_a_new_code(journey, people, sms, django_capture_on_commit_callbacks):
+def test_changing_the_phone_asks_for_a_new_code(
+    journey, people, sms, django_capture_on_commit_callbacks
+):
     registrant = journey.through_phone(people.make())
     with django_capture_on_commit_callbacks(execute=True):
         services.phone_change(registrant=registrant, phone="0813 1111 2222", client_ip="10.0.0.4")
@@ -363,7 +398,9 @@ def test_a_student_fails_eligibility(journey, people):
 
 def test_a_person_on_an_exclusion_list_fails_eligibility_with_the_category(journey, people):
     person = people.make()
-    ExclusionEntry.objects.create(nik_index=crypto.blind_index(person.nik, purpose="nik"), category="PNS")
+    ExclusionEntry.objects.create(
+        nik_index=crypto.blind_index(person.nik, purpose="nik"), category="PNS"
+    )
     registrant = journey.through_phone(person)
     assert layer_states(registrant)[3] == ("failed", "EXCLUDED")
     assert registrant_layers(registrant)[3].message == (
@@ -374,7 +411,9 @@ def test_a_person_on_an_exclusion_list_fails_eligibility_with_the_category(journ
 # --- face ----------------------------------------------------------------------------------------
 
 
-def test_a_selfie_passes_the_face_check_and_is_not_kept(journey, people, django_capture_on_commit_callbacks):
+def test_a_selfie_passes_the_face_check_and_is_not_kept(
+    journey, people, django_capture_on_commit_callbacks
+):
     registrant = journey.through_phone(people.make())
     with django_capture_on_commit_callbacks(execute=True):
         services.face_submit(registrant=registrant, image=jpeg_with_exif())
@@ -391,7 +430,9 @@ def test_metadata_is_stripped_before_the_image_goes_anywhere():
     assert b"SecretPhoneMaker" not in clean
 
 
-def test_a_face_mismatch_can_be_retried(journey, people, registry, django_capture_on_commit_callbacks):
+def test_a_face_mismatch_can_be_retried(
+    journey, people, registry, django_capture_on_commit_callbacks
+):
     person = people.make(face_ok=False)
     registrant = journey.through_phone(person)
     with django_capture_on_commit_callbacks(execute=True):
@@ -403,8 +444,14 @@ def test_a_face_mismatch_can_be_retried(journey, people, registry, django_captur
     assert layer_states(registrant)[4] == ("passed", "")
 
 
-@pytest.mark.parametrize(("payload", "code"), [(b"", "SELFIE_EMPTY"), (b"GIF89a....", "SELFIE_FORMAT"),
-                                               (b"\xff\xd8" + b"0" * (5 * 1024 * 1024), "SELFIE_TOO_LARGE")])
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        (b"", "SELFIE_EMPTY"),
+        (b"GIF89a....", "SELFIE_FORMAT"),
+        (b"\xff\xd8" + b"0" * (5 * 1024 * 1024), "SELFIE_TOO_LARGE"),
+    ],
+)
 def test_bad_selfies_are_refused_and_change_nothing(journey, people, payload, code):
     registrant = journey.through_phone(people.make())
     before = (layer_states(registrant), VerificationStep.objects.count())
@@ -434,14 +481,23 @@ def test_the_funnel_counts_each_layer_exactly(journey, people, django_capture_on
         services.face_submit(registrant=done, image=jpeg_with_exif())
 
     assert funnel_totals() == {
-        "registered": 4, "email": 3, "nik": 2, "phone": 2, "eligibility": 1, "face": 1,
+        "registered": 4,
+        "email": 3,
+        "nik": 2,
+        "phone": 2,
+        "eligibility": 1,
+        "face": 1,
     }
     from prakerja.registration.selectors import funnel_by_day_and_province
 
     rows = funnel_by_day_and_province()
     assert {(r.province_code, r.stage): r.count for r in rows} == {
-        ("32", "registered"): 4, ("32", "email"): 3, ("32", "nik"): 2, ("32", "phone"): 2,
-        ("32", "eligibility"): 1, ("32", "face"): 1,
+        ("32", "registered"): 4,
+        ("32", "email"): 3,
+        ("32", "nik"): 2,
+        ("32", "phone"): 2,
+        ("32", "eligibility"): 1,
+        ("32", "face"): 1,
     }
     assert {r.day for r in rows} == {timezone.localdate()}
 

@@ -145,7 +145,8 @@ PERIODIC_JOBS = {
     "throttle-prune": ("prakerja.throttle.prune", 3600),
 }
 CELERY_BEAT_SCHEDULE = {
-    name: {"task": task, "schedule": float(seconds)} for name, (task, seconds) in PERIODIC_JOBS.items()
+    name: {"task": task, "schedule": float(seconds)}
+    for name, (task, seconds) in PERIODIC_JOBS.items()
 }
 
 LOGGING = {

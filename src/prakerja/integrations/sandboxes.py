@@ -8,13 +8,21 @@ Each module named here provides:
 
 import importlib
 from types import ModuleType
+from urllib.parse import urlsplit
 
-# name -> (module, default port)
-SANDBOXES: dict[str, tuple[str, int]] = {
-    "population": ("prakerja.integrations.population.sandbox", 8101),
-    "sms": ("prakerja.integrations.sms.sandbox", 8102),
+from prakerja.config import env
+
+# name -> (module, the setting with the URL its adapter calls)
+SANDBOXES: dict[str, tuple[str, str]] = {
+    "population": ("prakerja.integrations.population.sandbox", "PRAKERJA_POPULATION_URL"),
+    "sms": ("prakerja.integrations.sms.sandbox", "PRAKERJA_SMS_URL"),
 }
 
 
 def sandbox_module(name: str) -> ModuleType:
     return importlib.import_module(SANDBOXES[name][0])
+
+
+def sandbox_port(name: str) -> int:
+    """The port a sandbox listens on: the one its adapter's URL names, so the two always agree."""
+    return urlsplit(env.get(SANDBOXES[name][1])).port or 80

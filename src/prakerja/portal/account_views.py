@@ -81,7 +81,9 @@ def log_in(request: HttpRequest) -> HttpResponse:
         else:
             sign_in(request, registrant)
             target = request.GET.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else "/status/")
+            return redirect(
+                target if target.startswith("/") and not target.startswith("//") else "/status/"
+            )
     return render(request, "portal/login.html", {"form": form})
 
 
@@ -96,7 +98,9 @@ def reset_request(request: HttpRequest) -> HttpResponse:
     sent = False
     if request.method == "POST" and form.is_valid():
         try:
-            services.password_reset_request(email=form.cleaned_data["email"], client_ip=client_ip(request))
+            services.password_reset_request(
+                email=form.cleaned_data["email"], client_ip=client_ip(request)
+            )
             sent = True
         except ApplicationError as error:
             show_refusal(form, error)
@@ -120,8 +124,12 @@ def verify_email_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         services.email_verify_link(token=token)
     except ApplicationError as error:
-        return render(request, "portal/error.html", {"code": error.code, "message": error.message(_language())},
-                      status=error.http_status)
+        return render(
+            request,
+            "portal/error.html",
+            {"code": error.code, "message": error.message(_language())},
+            status=error.http_status,
+        )
     messages.success(request, _("Your email is verified."))
     return redirect("portal:status")
 
@@ -158,7 +166,9 @@ def _act(
             action()
         except ApplicationError as error:
             details = error.details if isinstance(error, ValidationFailed) else {}
-            text = " ".join(field_error_text(d, _language()) for d in details.values()) or error.message(_language())
+            text = " ".join(
+                field_error_text(d, _language()) for d in details.values()
+            ) or error.message(_language())
             messages.error(request, text)
         else:
             messages.success(request, done)
@@ -171,55 +181,95 @@ def _act(
 @registrant_required
 def email_code(request: HttpRequest, registrant: Registrant) -> HttpResponse:
     form = f.CodeForm(request.POST)
-    return _act(request, registrant, form, lambda: services.email_verify_code(
-        registrant=registrant, code=form.cleaned_data["code"], client_ip=client_ip(request)),
-        _("Your email is verified."))
+    return _act(
+        request,
+        registrant,
+        form,
+        lambda: services.email_verify_code(
+            registrant=registrant, code=form.cleaned_data["code"], client_ip=client_ip(request)
+        ),
+        _("Your email is verified."),
+    )
 
 
 @require_POST
 @registrant_required
 def email_resend(request: HttpRequest, registrant: Registrant) -> HttpResponse:
-    return _act(request, registrant, forms.Form({}), lambda: services.email_resend(registrant=registrant),
-                _("A new code is on its way to your email."))
+    return _act(
+        request,
+        registrant,
+        forms.Form({}),
+        lambda: services.email_resend(registrant=registrant),
+        _("A new code is on its way to your email."),
+    )
 
 
 @require_POST
 @registrant_required
 def nik_correct(request: HttpRequest, registrant: Registrant) -> HttpResponse:
     form = f.NikCorrectionForm(request.POST)
-    return _act(request, registrant, form, lambda: services.nik_correct(
-        registrant=registrant, **form.cleaned_data), _("Thank you. We are checking your details again."))
+    return _act(
+        request,
+        registrant,
+        form,
+        lambda: services.nik_correct(registrant=registrant, **form.cleaned_data),
+        _("Thank you. We are checking your details again."),
+    )
 
 
 @require_POST
 @registrant_required
 def phone_code(request: HttpRequest, registrant: Registrant) -> HttpResponse:
     form = f.CodeForm(request.POST)
-    return _act(request, registrant, form, lambda: services.phone_verify_code(
-        registrant=registrant, code=form.cleaned_data["code"], client_ip=client_ip(request)),
-        _("Your mobile number is verified."))
+    return _act(
+        request,
+        registrant,
+        form,
+        lambda: services.phone_verify_code(
+            registrant=registrant, code=form.cleaned_data["code"], client_ip=client_ip(request)
+        ),
+        _("Your mobile number is verified."),
+    )
 
 
 @require_POST
 @registrant_required
 def phone_resend(request: HttpRequest, registrant: Registrant) -> HttpResponse:
-    return _act(request, registrant, forms.Form({}), lambda: services.phone_resend(
-        registrant=registrant, client_ip=client_ip(request)), _("A new code is on its way by SMS."))
+    return _act(
+        request,
+        registrant,
+        forms.Form({}),
+        lambda: services.phone_resend(registrant=registrant, client_ip=client_ip(request)),
+        _("A new code is on its way by SMS."),
+    )
 
 
 @require_POST
 @registrant_required
 def phone_change(request: HttpRequest, registrant: Registrant) -> HttpResponse:
     form = f.PhoneForm(request.POST)
-    return _act(request, registrant, form, lambda: services.phone_change(
-        registrant=registrant, phone=form.cleaned_data["phone"], client_ip=client_ip(request)),
-        _("We sent a code by SMS to the new number."))
+    return _act(
+        request,
+        registrant,
+        form,
+        lambda: services.phone_change(
+            registrant=registrant, phone=form.cleaned_data["phone"], client_ip=client_ip(request)
+        ),
+        _("We sent a code by SMS to the new number."),
+    )
 
 
 @require_POST
 @registrant_required
 def selfie(request: HttpRequest, registrant: Registrant) -> HttpResponse:
     form = f.SelfieForm(request.POST, request.FILES)
-    return _act(request, registrant, form, lambda: services.face_submit(
-        registrant=registrant, image=form.cleaned_data["selfie"].read(services.SELFIE_MAX_BYTES + 1)),
-        _("Thank you. Your photo is being checked."))
+    return _act(
+        request,
+        registrant,
+        form,
+        lambda: services.face_submit(
+            registrant=registrant,
+            image=form.cleaned_data["selfie"].read(services.SELFIE_MAX_BYTES + 1),
+        ),
+        _("Thank you. Your photo is being checked."),
+    )

@@ -9,7 +9,7 @@ import secrets
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
-from ninja import File, NinjaAPI, Schema
+from ninja import File, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.files import UploadedFile
@@ -58,12 +58,15 @@ def _language() -> str:
 
 @participant_api.exception_handler(ApplicationError)
 def application_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
-    return participant_api.create_response(request, error.body(_language()), status=error.http_status)
+    return participant_api.create_response(
+        request, error.body(_language()), status=error.http_status
+    )
 
 
 @participant_api.exception_handler(NinjaValidationError)
 def validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
-    fields = {".".join(str(p) for p in e["loc"][1:]) or "body": e["msg"] for e in error.errors}
+    # ninja locates body fields as ("body", "<parameter name>", field, …): report the field path.
+    fields = {".".join(str(p) for p in e["loc"][2:]) or "body": e["msg"] for e in error.errors}
     return application_error(request, ValidationFailed(details=fields))
 
 
@@ -158,11 +161,11 @@ def _status(registrant: Registrant) -> dict:
 
 
 @participant_api.post("/auth/signup", response={201: StatusOut, **ERRORS}, tags=["auth"])
-def sign_up(request: HttpRequest, payload: SignUpIn) -> tuple[int, dict]:
+def sign_up(request: HttpRequest, payload: SignUpIn) -> Status:
     registrant = services.registrant_sign_up(
         data=services.SignUp(**payload.dict()), client_ip=client_ip(request)
     )
-    return 201, _status(registrant)
+    return Status(201, _status(registrant))
 
 
 @participant_api.post("/auth/login", response={200: TokenOut, **ERRORS}, tags=["auth"])
@@ -175,7 +178,9 @@ def log_in(request: HttpRequest, payload: LoginIn) -> dict:
     return {"token": token, "registrant_id": registrant.pk}
 
 
-@participant_api.post("/auth/logout", response={200: Accepted, **ERRORS}, auth=BearerToken(), tags=["auth"])
+@participant_api.post(
+    "/auth/logout", response={200: Accepted, **ERRORS}, auth=BearerToken(), tags=["auth"]
+)
 def log_out(request: HttpRequest) -> dict:
     token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     ApiToken.objects.filter(token_hash=_hash(token)).update(revoked_at=timezone.now())
@@ -183,38 +188,58 @@ def log_out(request: HttpRequest) -> dict:
 
 
 @participant_api.post("/auth/password-reset", response={202: Accepted, **ERRORS}, tags=["auth"])
-def reset_request(request: HttpRequest, payload: EmailIn) -> tuple[int, dict]:
+def reset_request(request: HttpRequest, payload: EmailIn) -> Status:
     services.password_reset_request(email=payload.email, client_ip=client_ip(request))
-    return 202, {"ok": True}
+    return Status(202, {"ok": True})
 
 
-@participant_api.post("/auth/password-reset/confirm", response={200: Accepted, **ERRORS}, tags=["auth"])
+@participant_api.post(
+    "/auth/password-reset/confirm", response={200: Accepted, **ERRORS}, tags=["auth"]
+)
 def reset_confirm(request: HttpRequest, payload: ResetConfirmIn) -> dict:
-    services.password_reset_confirm(email=payload.email, code=payload.code, new_password=payload.new_password)
+    services.password_reset_confirm(
+        email=payload.email, code=payload.code, new_password=payload.new_password
+    )
     return {"ok": True}
 
 
-@participant_api.get("/me/status", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"])
+@participant_api.get(
+    "/me/status", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"]
+)
 def status(request: HttpRequest) -> dict:
     return _status(_me(request))
 
 
-@participant_api.post("/me/email/verify", response={200: StatusOut, **ERRORS}, auth=BearerToken(),
-                      tags=["verification"])
+@participant_api.post(
+    "/me/email/verify",
+    response={200: StatusOut, **ERRORS},
+    auth=BearerToken(),
+    tags=["verification"],
+)
 def email_verify(request: HttpRequest, payload: CodeIn) -> dict:
-    registrant = services.email_verify_code(registrant=_me(request), code=payload.code, client_ip=client_ip(request))
+    registrant = services.email_verify_code(
+        registrant=_me(request), code=payload.code, client_ip=client_ip(request)
+    )
     return _status(registrant)
 
 
-@participant_api.post("/me/email/resend", response={202: Accepted, **ERRORS}, auth=BearerToken(),
-                      tags=["verification"])
-def email_resend(request: HttpRequest) -> tuple[int, dict]:
+@participant_api.post(
+    "/me/email/resend",
+    response={202: Accepted, **ERRORS},
+    auth=BearerToken(),
+    tags=["verification"],
+)
+def email_resend(request: HttpRequest) -> Status:
     services.email_resend(registrant=_me(request))
-    return 202, {"ok": True}
+    return Status(202, {"ok": True})
 
 
-@participant_api.post("/me/nik/correct", response={200: StatusOut, **ERRORS}, auth=BearerToken(),
-                      tags=["verification"])
+@participant_api.post(
+    "/me/nik/correct",
+    response={200: StatusOut, **ERRORS},
+    auth=BearerToken(),
+    tags=["verification"],
+)
 def nik_correct(request: HttpRequest, payload: NikCorrectionIn) -> dict:
     registrant = services.nik_correct(
         registrant=_me(request), full_name=payload.full_name, birth_date=payload.birth_date
@@ -222,27 +247,45 @@ def nik_correct(request: HttpRequest, payload: NikCorrectionIn) -> dict:
     return _status(registrant)
 
 
-@participant_api.post("/me/phone/verify", response={200: StatusOut, **ERRORS}, auth=BearerToken(),
-                      tags=["verification"])
+@participant_api.post(
+    "/me/phone/verify",
+    response={200: StatusOut, **ERRORS},
+    auth=BearerToken(),
+    tags=["verification"],
+)
 def phone_verify(request: HttpRequest, payload: CodeIn) -> dict:
-    registrant = services.phone_verify_code(registrant=_me(request), code=payload.code, client_ip=client_ip(request))
+    registrant = services.phone_verify_code(
+        registrant=_me(request), code=payload.code, client_ip=client_ip(request)
+    )
     return _status(registrant)
 
 
-@participant_api.post("/me/phone/resend", response={202: Accepted, **ERRORS}, auth=BearerToken(),
-                      tags=["verification"])
-def phone_resend(request: HttpRequest) -> tuple[int, dict]:
+@participant_api.post(
+    "/me/phone/resend",
+    response={202: Accepted, **ERRORS},
+    auth=BearerToken(),
+    tags=["verification"],
+)
+def phone_resend(request: HttpRequest) -> Status:
     services.phone_resend(registrant=_me(request), client_ip=client_ip(request))
-    return 202, {"ok": True}
+    return Status(202, {"ok": True})
 
 
-@participant_api.put("/me/phone", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"])
+@participant_api.put(
+    "/me/phone", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"]
+)
 def phone_change(request: HttpRequest, payload: PhoneIn) -> dict:
-    registrant = services.phone_change(registrant=_me(request), phone=payload.phone, client_ip=client_ip(request))
+    registrant = services.phone_change(
+        registrant=_me(request), phone=payload.phone, client_ip=client_ip(request)
+    )
     return _status(registrant)
 
 
-@participant_api.post("/me/selfie", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"])
+@participant_api.post(
+    "/me/selfie", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"]
+)
 def selfie(request: HttpRequest, image: UploadedFile = File(...)) -> dict:  # noqa: B008 - ninja's idiom
-    registrant = services.face_submit(registrant=_me(request), image=image.read(services.SELFIE_MAX_BYTES + 1))
+    registrant = services.face_submit(
+        registrant=_me(request), image=image.read(services.SELFIE_MAX_BYTES + 1)
+    )
     return _status(registrant)

@@ -14,7 +14,9 @@ KEY_HASH = "registrant_hash"
 
 
 def _digest(registrant: Registrant) -> str:
-    return hmac.new(settings.SECRET_KEY.encode(), registrant.password.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(
+        settings.SECRET_KEY.encode(), registrant.password.encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def sign_in(request: HttpRequest, registrant: Registrant) -> None:
@@ -32,7 +34,9 @@ def current_registrant(request: HttpRequest) -> Registrant | None:
     if registrant_id is None:
         return None
     registrant = Registrant.objects.filter(pk=registrant_id, is_active=True).first()
-    if registrant is None or not hmac.compare_digest(request.session.get(KEY_HASH, ""), _digest(registrant)):
+    if registrant is None or not hmac.compare_digest(
+        request.session.get(KEY_HASH, ""), _digest(registrant)
+    ):
         request.session.flush()
         return None
     return registrant

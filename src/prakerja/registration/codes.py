@@ -74,7 +74,7 @@ def code_issue(*, registrant: Registrant, purpose: CodePurpose, target: str) -> 
     OneTimeCode.objects.filter(registrant=registrant, purpose=purpose, used_at__isnull=True).update(
         used_at=now
     )
-    code = f"{secrets.randbelow(1_000_000):06d}"
+    code = f"{secrets.randbelow(10**6):06d}"  # six random digits
     OneTimeCode.objects.create(
         registrant=registrant,
         purpose=purpose,

@@ -54,7 +54,7 @@ def _reason() -> models.CharField:
     return models.CharField(max_length=40, blank=True)
 
 
-class Registrant(models.Model):
+class Registrant(models.Model):  # type: ignore[django-manager-missing]
     email = models.CharField(max_length=254, unique=True)  # stored lower-cased
     password = models.CharField(max_length=128)
     full_name = models.CharField(max_length=150)
@@ -64,7 +64,8 @@ class Registrant(models.Model):
     nik_index = models.CharField(max_length=64, unique=True)  # one NIK, one account, for ever
     nik_last4 = models.CharField(max_length=4)
     kk_index = models.CharField(max_length=64, blank=True, db_index=True)  # from the registry
-    phone = models.CharField(max_length=16, null=True, blank=True)  # E.164, +62…
+    # E.164 (+62…); NULL, not "", so that the one-phone-per-account constraint skips it
+    phone = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
     regency_code = models.CharField(max_length=5)  # dotted, "32.01"
     province_code = models.CharField(max_length=2)
     education = models.CharField(max_length=10, choices=Education.choices)
@@ -92,7 +93,9 @@ class Registrant(models.Model):
     # While the registry is down, the layer waiting for it stays pending and is retried from here.
     registry_attempts = models.PositiveIntegerField(default=0)
     registry_retry_at = models.DateTimeField(null=True, blank=True)
-    pending_selfie = models.CharField(max_length=200, blank=True)  # stripped image awaiting the check
+    pending_selfie = models.CharField(
+        max_length=200, blank=True
+    )  # stripped image awaiting the check
 
     failed_logins = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)

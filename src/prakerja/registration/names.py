@@ -5,8 +5,35 @@ import re
 import unicodedata
 
 HONORIFICS = frozenset(
-    "h hj haji hajjah dr drs dra ir prof kh ust ustadz ustadzah bapak bpk ibu sdr sdri tn ny nn "
-    "raden r rr mas mbak kak".split()
+    [
+        "h",
+        "hj",
+        "haji",
+        "hajjah",
+        "dr",
+        "drs",
+        "dra",
+        "ir",
+        "prof",
+        "kh",
+        "ust",
+        "ustadz",
+        "ustadzah",
+        "bapak",
+        "bpk",
+        "ibu",
+        "sdr",
+        "sdri",
+        "tn",
+        "ny",
+        "nn",
+        "raden",
+        "r",
+        "rr",
+        "mas",
+        "mbak",
+        "kak",
+    ]
 )
 # Titles written after the name: "BUDI, S.KOM" or "BUDI S.Kom., M.M."
 TITLE_AFTER = re.compile(

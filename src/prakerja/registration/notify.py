@@ -60,6 +60,9 @@ def phone_code(registrant: Registrant, *, code: str) -> None:
             f"Kartu Prakerja: your code is {code}. Valid for 5 minutes. Never share it with anyone."
         )
     else:
-        text = f"Kartu Prakerja: kode OTP Anda {code}. Berlaku 5 menit. JANGAN berikan kode ini kepada siapa pun."
-    phone, reference = registrant.phone, f"otp:{registrant.pk}:{code}"
+        text = (
+            f"Kartu Prakerja: kode OTP Anda {code}. Berlaku 5 menit. "
+            "JANGAN berikan kode ini kepada siapa pun."
+        )
+    phone, reference = str(registrant.phone), f"otp:{registrant.pk}:{code}"
     transaction.on_commit(lambda: sms_send_task.delay(phone, text, reference), robust=True)

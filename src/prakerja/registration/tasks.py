@@ -2,6 +2,7 @@
 late), so a task may run twice; the services it calls check state before changing anything."""
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -27,7 +28,7 @@ def registry_retry_due_task() -> int:
 
 
 @shared_task(bind=True, name="prakerja.registration.sms_send", max_retries=5, soft_time_limit=30)
-def sms_send_task(self, phone: str, text: str, reference: str) -> str | None:  # type: ignore[no-untyped-def]
+def sms_send_task(self: Any, phone: str, text: str, reference: str) -> str | None:
     try:
         return sms_gateway().send(to=phone, text=text, reference=reference)
     except SmsUnavailable:

@@ -26,11 +26,16 @@ def sms_gateway() -> SmsGateway:
     if _override is not None:
         return _override
     from prakerja.config import env
+
+    return _http_gateway(env.get("PRAKERJA_SMS_URL"), float(env.get("PRAKERJA_ADAPTER_TIMEOUT_S")))
+
+
+@lru_cache(maxsize=4)
+def _http_gateway(base_url: str, timeout: float) -> SmsGateway:
+    """One HTTP client (and its connection pool) per process and URL."""
     from prakerja.integrations.sms.client import HttpSmsGateway
 
-    return HttpSmsGateway(
-        env.get("PRAKERJA_SMS_URL"), timeout=float(env.get("PRAKERJA_ADAPTER_TIMEOUT_S"))
-    )
+    return HttpSmsGateway(base_url, timeout=timeout)
 
 
 @contextmanager

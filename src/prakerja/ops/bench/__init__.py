@@ -28,14 +28,12 @@ class BenchResult:
         }
 
 
-# name -> (module, default n). Each module has
+# name -> (module, default n: the size its issue names). Each module has
 # `run(n: int, log: Callable[[str], None]) -> BenchResult`.
 BENCHMARKS: dict[str, tuple[str, int]] = {
-    "ledger": ("prakerja.ops.bench.ledger", 200_000),  # not a scheme value: the issue's bench size
-    "exclusions": (
-        "prakerja.ops.bench.exclusions",
-        1_000_000,
-    ),  # not a scheme value: the issue's bench size
+    "ledger": ("prakerja.ops.bench.ledger", 2 * 10**5),
+    "exclusions": ("prakerja.ops.bench.exclusions", 10**6),
+    "registration": ("prakerja.ops.bench.registration", 2 * 10**4),
 }
 
 

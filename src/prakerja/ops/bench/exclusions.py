@@ -19,7 +19,7 @@ from prakerja.registration import regions
 from prakerja.registration.exclusions import exclusion_list_import
 from prakerja.registration.nik import make_nik
 
-CHUNK = 50_000
+CHUNK = 50_000  # not a scheme value: rows per import chunk
 DAYS = 20 * 365  # birth dates spread over twenty years
 FIRST_BIRTH_DATE = datetime.date(1980, 1, 1)
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from prakerja.integrations.sandbox import Faults, serve
-from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module
+from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module, sandbox_port
 
 
 class Command(BaseCommand):
@@ -12,10 +12,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="name", required=True)
-        for name, (_, port) in SANDBOXES.items():
+        for name in SANDBOXES:
             one = sub.add_parser(name)
             one.add_argument("--host", default="127.0.0.1")
-            one.add_argument("--port", type=int, default=port)
+            one.add_argument("--port", type=int, default=sandbox_port(name))
             one.add_argument(
                 "--outage", action="store_true", help="Start in outage (every call 503)."
             )

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
 from prakerja.config import env
-from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module
+from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module, sandbox_port
 from prakerja.ops.demo import demo_seed
 from prakerja.ops.processes import Service, Supervisor, prakerja_argv
 
@@ -29,13 +29,17 @@ class Command(BaseCommand):
         base = f"http://{options['host']}:{options['port']}"
         supervisor = Supervisor(settings.DATA_DIR / "logs")
         sandbox_lines: list[str] = []
-        for name, (module, port) in SANDBOXES.items():
+        for name in SANDBOXES:
+            port = sandbox_port(name)
             sandbox = sandbox_module(name)
             if hasattr(sandbox, "prepare_demo"):
                 sandbox_lines += sandbox.prepare_demo(settings.DATA_DIR)
             supervisor.start(
-                Service(f"sandbox-{name}", prakerja_argv("sandbox", name, "--port", str(port)),
-                        f"http://127.0.0.1:{port}/healthz")
+                Service(
+                    f"sandbox-{name}",
+                    prakerja_argv("sandbox", name, "--port", str(port)),
+                    f"http://127.0.0.1:{port}/healthz",
+                )
             )
         supervisor.start(
             Service(
@@ -52,7 +56,7 @@ class Command(BaseCommand):
             f"  Admin (program office):  {base}/admin/",
             f"  Register:                {base}/daftar/",
             f"  Email inbox (sandbox):   {base}/sandbox/email/",
-            f"  SMS inbox (sandbox):     http://127.0.0.1:{SANDBOXES['sms'][1]}/inbox",
+            f"  SMS inbox (sandbox):     http://127.0.0.1:{sandbox_port('sms')}/inbox",
             f"  Participant API:         {base}/api/v1/docs",
             "Logins:",
             *(f"  {login.role}: {login.username} / {login.password}" for login in logins),

@@ -25,7 +25,7 @@ class Command(BaseCommand):
                 if now >= due[name]:
                     try:
                         app.tasks[task_name].delay()
-                    except Exception as error:  # noqa: BLE001 - one failing job must not stop the others
+                    except Exception as error:
                         self.stderr.write(f"periodic job {name} failed: {error}")
                     due[name] = now + seconds
             if options["once"]:

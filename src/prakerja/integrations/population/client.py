@@ -1,0 +1,71 @@
+"""The population registry over HTTP: what production and the demo use (see the sandbox for the
+routes). NIKs travel only in request bodies, never in URLs, so no access log ever holds one."""
+
+import base64
+import datetime
+from typing import Any
+
+import httpx
+
+from prakerja.integrations.population import FaceResult, RegistryRecord, RegistryUnavailable
+
+
+class HttpPopulationRegistry:
+    def __init__(self, base_url: str, timeout: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client = httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def lookup(self, nik: str) -> RegistryRecord | None:
+        body = self._post("/v1/nik/lookup", {"nik": nik})
+        try:
+            if not body["found"]:
+                return None
+            record = body["record"]
+            return RegistryRecord(
+                nik=str(record["nik"]),
+                kk_number=str(record["kk_number"]),
+                full_name=str(record["full_name"]),
+                birth_date=datetime.date.fromisoformat(record["birth_date"]),
+                sex=str(record["sex"]),
+                regency_code=str(record["regency_code"]),
+                deceased=bool(record["deceased"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise RegistryUnavailable(f"unreadable answer from the registry: {error}") from error
+
+    def face_match(self, nik: str, image: bytes) -> FaceResult:
+        body = self._post(
+            "/v1/face/match",
+            {"nik": nik, "image_base64": base64.b64encode(image).decode("ascii")},
+        )
+        try:
+            return FaceResult(bool(body["matched"]), float(body["score"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise RegistryUnavailable(f"unreadable answer from the registry: {error}") from error
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "HttpPopulationRegistry":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _post(self, path: str, payload: dict[str, str]) -> Any:
+        try:
+            response = self._client.post(path, json=payload)
+        except httpx.TimeoutException as error:
+            raise RegistryUnavailable(f"registry timed out: {error!r}") from error
+        except httpx.TransportError as error:
+            raise RegistryUnavailable(f"registry unreachable: {error!r}") from error
+        if response.status_code >= 500:
+            raise RegistryUnavailable(f"registry answered {response.status_code}")
+        if response.status_code >= 400:
+            raise ValueError(response.text)
+        if response.status_code != 200:
+            raise RegistryUnavailable(f"registry answered {response.status_code}")
+        try:
+            return response.json()
+        except ValueError as error:
+            raise RegistryUnavailable("registry answered something other than JSON") from error
