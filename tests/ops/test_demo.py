@@ -92,6 +92,9 @@ def test_demo_starts_the_sandboxes_and_prints_niks_to_register_with(demo):
     assert "SMS inbox (sandbox):     http://127.0.0.1:8102/inbox" in printed
     for url in ("http://127.0.0.1:8101/healthz", "http://127.0.0.1:8102/healthz"):
         assert urllib.request.urlopen(url, timeout=5).status == 200
-    assert "Daftar Kartu Prakerja" in urllib.request.urlopen(f"http://127.0.0.1:{port}/daftar/").read().decode()
+    assert (
+        "Daftar Kartu Prakerja"
+        in urllib.request.urlopen(f"http://127.0.0.1:{port}/daftar/").read().decode()
+    )
     inbox = urllib.request.urlopen(f"http://127.0.0.1:{port}/sandbox/email/").read().decode()
     assert "Kotak masuk email (sandbox)" in inbox

@@ -59,3 +59,20 @@ def test_compiled_catalog_matches_its_source():
 
 def test_health_endpoint(client):
     assert client.get("/healthz").content == b"ok"
+
+
+def test_pages_stay_indonesian_whatever_the_browser_language_until_the_person_switches(client):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="id">' in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert '<html lang="en">' in client.get("/", HTTP_ACCEPT_LANGUAGE="id").content.decode()
+
+
+def test_the_switch_names_each_language_in_itself(client):
+    assert (
+        '<button type="submit" name="language" value="en" lang="en">English</button>'
+        in client.get("/").content.decode()
+    )
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get("/").content.decode()
+    assert 'value="id" lang="id">Bahasa Indonesia</button>' in page
