@@ -54,7 +54,7 @@ def _reason() -> models.CharField:
     return models.CharField(max_length=40, blank=True)
 
 
-class Registrant(models.Model):  # type: ignore[django-manager-missing]
+class Registrant(models.Model):
     email = models.CharField(max_length=254, unique=True)  # stored lower-cased
     password = models.CharField(max_length=128)
     full_name = models.CharField(max_length=150)
