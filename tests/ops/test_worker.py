@@ -46,7 +46,8 @@ def test_a_task_sent_to_the_broker_runs_on_a_prakerja_worker(child_env):
         stderr=subprocess.DEVNULL,
     )
     try:
-        client = Celery(broker=REDIS_URL, backend=REDIS_URL)
+        # Not the current app: shared tasks elsewhere in this test run must keep running inline.
+        client = Celery(broker=REDIS_URL, backend=REDIS_URL, set_as_current=False)
         result = client.send_task("prakerja.ledger.check", queue=queue).get(timeout=90)
     finally:
         worker.terminate()

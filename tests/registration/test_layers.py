@@ -504,3 +504,47 @@ def test_the_funnel_counts_each_layer_exactly(journey, people, django_capture_on
 
 def test_sign_up_data_helper_is_valid(people):
     assert sign_up_data(people.make()).regency_code == "32.01"
+
+
+def test_an_exclusion_list_imported_later_takes_eligibility_away(journey, people):
+    from prakerja.common.actors import Actor
+    from prakerja.registration.exclusions import exclusion_list_import
+
+    person, other = people.make(), people.make()
+    registrant = journey.through_phone(person)
+    bystander = journey.through_phone(other)
+    assert layer_states(registrant)[3] == ("passed", "")
+
+    exclusion_list_import(
+        stream=io.StringIO(f"nik,category\n{person.nik},bansos\n"),
+        file_name="late.csv",
+        category=None,
+        actor=Actor.system("tests"),
+    )
+
+    assert layer_states(registrant)[3] == ("failed", "EXCLUDED")
+    assert layer_states(bystander)[3] == ("passed", "")
+    assert registrant_layers(registrant, language="en")[3].message == (
+        "Your NIK is on a list of people who cannot join the program (bansos)."
+    )
+
+
+def test_a_lost_registry_task_is_caught_by_the_periodic_sweep(
+    journey, people, django_capture_on_commit_callbacks
+):
+    registrant = journey.sign_up(people.make())
+    # the email passes but the queued registry check never runs (callbacks not executed: lost task)
+    services.email_verify_code(
+        registrant=registrant,
+        code=__import__("tests.registration.conftest", fromlist=["x"]).email_code(registrant.email),
+        client_ip="10.0.0.1",
+    )
+    assert layer_states(registrant)[1] == ("pending", "REGISTRY_CHECKING")
+    assert services.registry_retry_due() == 0  # the task gets its five minutes first
+
+    with django_capture_on_commit_callbacks(execute=True):
+        queued = services.registry_retry_due(now=timezone.now() + datetime.timedelta(minutes=6))
+
+    assert queued == 1
+    assert layer_states(registrant)[1] == ("passed", "")
+    assert registrant.registry_retry_at is None

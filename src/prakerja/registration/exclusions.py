@@ -169,6 +169,7 @@ def exclusion_list_import(
                     list_import_id=list_import.pk,
                     rows=[(index, *facts) for index, facts in zip(indexes, chunk, strict=True)],
                 )
+                _recheck_registrants(indexes, actor=actor)
             niks.clear()
             chunk.clear()
         if progress is not None and rows_read > reported:
@@ -315,6 +316,21 @@ def _insert_entries(*, list_import_id: int, rows: list[tuple[str, str, str, str 
                 [list_import_id, json.dumps(rows)],
             )
         return max(cursor.rowcount, 0)
+
+
+def _recheck_registrants(nik_indexes: list[str], *, actor: Actor) -> None:
+    """Registrants this chunk names who already passed eligibility lose it now, with the reason
+    (program.md §7: lists imported after the fact must still take effect)."""
+    from prakerja.registration.models import LayerStatus, Registrant
+    from prakerja.registration.services import eligibility_recheck
+
+    for start in range(0, len(nik_indexes), LOOKUP_CHUNK):
+        named = Registrant.objects.filter(
+            nik_index__in=nik_indexes[start : start + LOOKUP_CHUNK],
+            eligibility_status=LayerStatus.PASSED,
+        )
+        for registrant in named:
+            eligibility_recheck(registrant=registrant, actor=actor)
 
 
 def exclusion_categories_for(nik_index: str) -> list[str]:

@@ -56,6 +56,7 @@ SMS_PER_IP_PER_DAY = Limit(hits=20, seconds=86400)
 OTP_CHECKS_PER_IP = Limit(hits=30, seconds=900)
 SELFIE_MAX_BYTES = 5 * 1024 * 1024
 REGISTRY_RETRY_BACKOFF = (60, 120, 300, 600, 1800, 3600)  # seconds, then hourly
+REGISTRY_SAFETY_NET = datetime.timedelta(minutes=5)
 
 
 class InvalidCredentials(ApplicationError):
@@ -308,8 +309,12 @@ def _email_passed(registrant_id: int, *, how: str) -> Registrant:
 
 
 def _queue_registry_check(registrant: Registrant) -> None:
+    """Queue the registry call after commit, and leave a retry time as a safety net: if the task is
+    lost (broker down, worker killed), the periodic sweep asks the registry instead."""
     from prakerja.registration.tasks import registry_check_task
 
+    registrant.registry_retry_at = timezone.now() + REGISTRY_SAFETY_NET
+    registrant.save(update_fields=["registry_retry_at"])
     registrant_id = registrant.pk
     transaction.on_commit(lambda: registry_check_task.delay(registrant_id), robust=True)
 
