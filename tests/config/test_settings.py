@@ -78,3 +78,16 @@ def test_sqlite_connection_really_is_in_wal_mode(db):
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA journal_mode")
         assert cursor.fetchone()[0] == "wal"
+
+
+def test_sandbox_pages_never_show_with_real_email(tmp_path):
+    with_sandbox = settings_in_child({"PRAKERJA_DATA_DIR": str(tmp_path)}, "settings.SANDBOX_PAGES")
+    with_smtp = settings_in_child(
+        {
+            "PRAKERJA_DATA_DIR": str(tmp_path),
+            "PRAKERJA_EMAIL_URL": "smtp://mailer@mail.example.id:587",
+        },
+        "settings.SANDBOX_PAGES, settings.EMAIL_BACKEND",
+    )
+    assert with_sandbox == "True"
+    assert with_smtp == "False django.core.mail.backends.smtp.EmailBackend"

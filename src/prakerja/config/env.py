@@ -115,7 +115,7 @@ TABLE: tuple[EnvVar, ...] = (
     EnvVar(
         "PRAKERJA_SANDBOX_PAGES",
         "true",
-        "Show the sandbox inbox pages (emails and SMS sent). Always false in production.",
+        "Show the sandbox email inbox page; only ever shown while PRAKERJA_EMAIL_URL is `sandbox:`.",
     ),
 )
 

@@ -125,7 +125,10 @@ SECURE_REFERRER_POLICY = "same-origin"
 # Email: `sandbox:` keeps mails in the database for the demo's inbox page; SMTP in production.
 globals().update(email_settings(env.get("PRAKERJA_EMAIL_URL")))
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.get("PRAKERJA_EMAIL_FROM")
-SANDBOX_PAGES = env.get_bool("PRAKERJA_SANDBOX_PAGES")
+# Inbox pages only while email itself is the sandbox: a production setup with SMTP never shows them.
+SANDBOX_PAGES = (
+    env.get_bool("PRAKERJA_SANDBOX_PAGES") and env.get("PRAKERJA_EMAIL_URL") == "sandbox:"
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 
 # Celery: without a broker every task runs inline in the caller (embedded default, unit tests).
