@@ -7,10 +7,10 @@ A chunk travels as one parameter: a PostgreSQL array (`unnest`) or, on SQLite, o
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from django.db import connection
 
+from prakerja.common.sqlsets import value_rows
 from prakerja.ledger.models import Account, Balance, Leg, Transaction
 
 CHUNK = 20_000  # owners per statement when creating accounts in bulk
@@ -25,19 +25,12 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _rows(values: list[Any], pg_type: str) -> tuple[str, Any]:
-    """SQL for a one-column row set named `value` holding `values`, and its parameter."""
-    if _postgres():
-        return f"(SELECT unnest(%s::{pg_type}[]) AS value)", values
-    return "(SELECT value FROM json_each(%s))", json.dumps(values)
-
-
 def ensure_accounts(
     *, kind: str, owner_ids: list[int], may_go_negative: bool, created_at: datetime
 ) -> dict[int, int]:
     """Create the missing accounts of `kind` for `owner_ids`, each with a zero balance row, and keep
     the existing ones. Returns owner id -> account id."""
-    owners, param = _rows(owner_ids, "bigint")
+    owners, param = value_rows(owner_ids, "bigint")
     stamp = connection.ops.adapt_datetimefield_value(created_at)
     with connection.cursor() as cursor:
         # `WHERE true` lets SQLite tell the upsert clause from a join constraint.
@@ -60,7 +53,7 @@ def ensure_accounts(
 
 
 def existing_keys(keys: list[str]) -> set[str]:
-    rows, param = _rows(keys, "varchar")
+    rows, param = value_rows(keys, "varchar")
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT idempotency_key FROM {T} WHERE idempotency_key IN {rows}",  # noqa: S608
@@ -73,7 +66,7 @@ def insert_transactions(
     *, keys: list[str], kind: str, memo: str, actor: str, created_at: datetime
 ) -> dict[str, int]:
     """Insert one transaction per key; key -> new transaction id."""
-    rows, param = _rows(keys, "varchar")
+    rows, param = value_rows(keys, "varchar")
     stamp = connection.ops.adapt_datetimefield_value(created_at)
     with connection.cursor() as cursor:
         cursor.execute(

@@ -22,6 +22,7 @@ from prakerja.audit.services import audit_record
 from prakerja.common.actors import Actor
 from prakerja.common.crypto import blind_index_many
 from prakerja.common.errors import ValidationFailed
+from prakerja.common.sqlsets import value_rows
 from prakerja.registration.models import ExclusionEntry, ExclusionImport
 from prakerja.registration.nik import NikProblem, normalise_nik, parse_nik
 
@@ -324,13 +325,16 @@ def _recheck_registrants(nik_indexes: list[str], *, actor: Actor) -> None:
     from prakerja.registration.models import LayerStatus, Registrant
     from prakerja.registration.services import eligibility_recheck
 
-    for start in range(0, len(nik_indexes), LOOKUP_CHUNK):
-        named = Registrant.objects.filter(
-            nik_index__in=nik_indexes[start : start + LOOKUP_CHUNK],
-            eligibility_status=LayerStatus.PASSED,
+    rows, param = value_rows(nik_indexes, "varchar")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Registrant._meta.db_table} WHERE eligibility_status = %s "  # noqa: S608
+            f"AND nik_index IN {rows}",
+            [LayerStatus.PASSED.value, param],
         )
-        for registrant in named:
-            eligibility_recheck(registrant=registrant, actor=actor)
+        named = [row[0] for row in cursor.fetchall()]
+    for registrant in Registrant.objects.filter(pk__in=named):
+        eligibility_recheck(registrant=registrant, actor=actor)
 
 
 def exclusion_categories_for(nik_index: str) -> list[str]:
