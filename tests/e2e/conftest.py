@@ -2,17 +2,13 @@
 here). Without Chromium they are skipped, and the run says so in its summary, never silently."""
 
 import os
-import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.demo_process import RunningDemo, running_demo
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
 CHROMIUM_FLAGS = [
@@ -70,49 +66,7 @@ def browser_page(request: pytest.FixtureRequest) -> Iterator[object]:
             browser.close()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
-def running_demo(tmp_path: Path) -> Iterator[dict[str, object]]:
-    """`prakerja demo` on the embedded default, on free ports, with its printed output."""
-    web, population, sms = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    env.update(
-        PRAKERJA_DATA_DIR=str(tmp_path),
-        PRAKERJA_POPULATION_URL=f"http://127.0.0.1:{population}",
-        PRAKERJA_SMS_URL=f"http://127.0.0.1:{sms}",
-        PRAKERJA_PUBLIC_URL=f"http://127.0.0.1:{web}",
-    )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "prakerja.cli", "demo", "--port", str(web)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    printed: list[str] = []
-    deadline = time.monotonic() + 120
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        printed.append(line)
-        if "Ctrl-C" in line:
-            break
-    text = "".join(printed)
-    people = re.findall(r"NIK (\d{16})  (.+?)  birth date (\d{4}-\d{2}-\d{2})", text)
-    try:
-        yield {
-            "base": f"http://127.0.0.1:{web}",
-            "sms": f"http://127.0.0.1:{sms}",
-            "people": people,
-            "printed": text,
-        }
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+def demo(tmp_path: Path) -> Iterator[RunningDemo]:
+    with running_demo(tmp_path) as started:
+        yield started

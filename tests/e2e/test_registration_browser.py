@@ -23,12 +23,12 @@ def code_from(page, url: str) -> str:
     return match.group(1)
 
 
-def test_a_person_registers_and_passes_every_layer_in_the_browser(
-    browser_page, running_demo, tmp_path
-):
-    page, demo = browser_page, running_demo
-    base = demo["base"]
-    nik, name, birth = demo["people"][0]
+def test_a_person_registers_and_passes_every_layer_in_the_browser(browser_page, demo, tmp_path):
+    page, base = browser_page, demo.base
+    printed_people = re.findall(
+        r"NIK (\d{16})  (.+?)  birth date (\d{4}-\d{2}-\d{2})", demo.printed
+    )
+    nik, name, birth = printed_people[0]
     email, phone = "warga.pertama@example.id", "0812 7777 0001"
 
     # a refused input first: a NIK with a wrong last block, shown in Indonesian next to the field
@@ -68,7 +68,7 @@ def test_a_person_registers_and_passes_every_layer_in_the_browser(
     assert page.get_attribute("#layer-nik", "data-status") == "passed"
     shot(page, "5-status-phone-pending")
 
-    sms_code = code_from(page, f"{demo['sms']}/inbox?to=%2B6281277770001")
+    sms_code = code_from(page, f"{demo.sms}/inbox?to=%2B6281277770001")
     shot(page, "6-sms-inbox")
     page.goto(f"{base}/status/")
     page.fill("#layer-phone input[name=code]", sms_code)

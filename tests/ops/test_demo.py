@@ -2,57 +2,27 @@
 login works."""
 
 import http.cookiejar
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.demo_process import running_demo
 
 
 @pytest.fixture
 def demo(tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
-    env["PRAKERJA_DATA_DIR"] = str(tmp_path)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "prakerja.cli", "demo", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    printed: list[str] = []
-    deadline = time.monotonic() + 120
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        printed.append(line)
-        if "Ctrl-C" in line:
-            break
-    yield port, "".join(printed)
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=30)
-    # the web server it started is gone with it
-    with pytest.raises(OSError):
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    with running_demo(tmp_path) as started:
+        yield started.port, started.printed, started
+    # the servers it started are gone with it
+    for url in (f"{started.base}/healthz", f"{started.sms}/healthz"):
+        with pytest.raises(OSError):
+            urllib.request.urlopen(url, timeout=2)
 
 
 def test_demo_answers_and_the_printed_admin_login_works(demo):
-    port, printed = demo
+    port, printed, _ = demo
     assert "Database: sqlite" in printed
     assert "GET /healthz" not in printed  # server logs go to the log file, not the terminal
     assert f"http://127.0.0.1:{port}/admin/" in printed
@@ -86,11 +56,11 @@ def test_demo_answers_and_the_printed_admin_login_works(demo):
 
 
 def test_demo_starts_the_sandboxes_and_prints_niks_to_register_with(demo):
-    port, printed = demo
+    port, printed, started = demo
     niks = re.findall(r"NIK (\d{16})", printed)
     assert len(niks) == 7  # five who can register, one deceased, one under 18
-    assert "SMS inbox (sandbox):     http://127.0.0.1:8102/inbox" in printed
-    for url in ("http://127.0.0.1:8101/healthz", "http://127.0.0.1:8102/healthz"):
+    assert f"SMS inbox (sandbox):     {started.sms}/inbox" in printed
+    for url in (f"{started.population}/healthz", f"{started.sms}/healthz"):
         assert urllib.request.urlopen(url, timeout=5).status == 200
     assert (
         "Daftar Kartu Prakerja"

@@ -7,11 +7,11 @@ implementation with `use_population_registry(...)`.
 """
 
 import datetime
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
+
+from prakerja.integrations.seam import AdapterSeam
 
 
 @dataclass(frozen=True)
@@ -45,32 +45,21 @@ class PopulationRegistry(Protocol):
         ...
 
 
-_override: PopulationRegistry | None = None
-
-
-def population_registry() -> PopulationRegistry:
-    if _override is not None:
-        return _override
-    from prakerja.config import env
-
-    return _http_registry(
-        env.get("PRAKERJA_POPULATION_URL"), float(env.get("PRAKERJA_ADAPTER_TIMEOUT_S"))
-    )
-
-
 @lru_cache(maxsize=4)
-def _http_registry(base_url: str, timeout: float) -> PopulationRegistry:
-    """One HTTP client (and its connection pool) per process and URL."""
+def _http_client(base_url: str, timeout: float) -> PopulationRegistry:
     from prakerja.integrations.population.client import HttpPopulationRegistry
 
     return HttpPopulationRegistry(base_url, timeout=timeout)
 
 
-@contextmanager
-def use_population_registry(registry: PopulationRegistry) -> Iterator[PopulationRegistry]:
-    global _override
-    previous, _override = _override, registry
-    try:
-        yield registry
-    finally:
-        _override = previous
+def _from_settings() -> PopulationRegistry:
+    from prakerja.config import env
+
+    return _http_client(
+        env.get("PRAKERJA_POPULATION_URL"), float(env.get("PRAKERJA_ADAPTER_TIMEOUT_S"))
+    )
+
+
+_seam: AdapterSeam[PopulationRegistry] = AdapterSeam(_from_settings)
+population_registry = _seam.get
+use_population_registry = _seam.use

@@ -2,10 +2,10 @@
 (`client.HttpSmsGateway`) at PRAKERJA_SMS_URL, served in the demo by `prakerja sandbox sms`;
 tests may swap in another implementation with `use_sms_gateway(...)`."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from typing import Protocol
+
+from prakerja.integrations.seam import AdapterSeam
 
 
 class SmsUnavailable(Exception):
@@ -19,30 +19,19 @@ class SmsGateway(Protocol):
         ...
 
 
-_override: SmsGateway | None = None
-
-
-def sms_gateway() -> SmsGateway:
-    if _override is not None:
-        return _override
-    from prakerja.config import env
-
-    return _http_gateway(env.get("PRAKERJA_SMS_URL"), float(env.get("PRAKERJA_ADAPTER_TIMEOUT_S")))
-
-
 @lru_cache(maxsize=4)
-def _http_gateway(base_url: str, timeout: float) -> SmsGateway:
-    """One HTTP client (and its connection pool) per process and URL."""
+def _http_client(base_url: str, timeout: float) -> SmsGateway:
     from prakerja.integrations.sms.client import HttpSmsGateway
 
     return HttpSmsGateway(base_url, timeout=timeout)
 
 
-@contextmanager
-def use_sms_gateway(gateway: SmsGateway) -> Iterator[SmsGateway]:
-    global _override
-    previous, _override = _override, gateway
-    try:
-        yield gateway
-    finally:
-        _override = previous
+def _from_settings() -> SmsGateway:
+    from prakerja.config import env
+
+    return _http_client(env.get("PRAKERJA_SMS_URL"), float(env.get("PRAKERJA_ADAPTER_TIMEOUT_S")))
+
+
+_seam: AdapterSeam[SmsGateway] = AdapterSeam(_from_settings)
+sms_gateway = _seam.get
+use_sms_gateway = _seam.use

@@ -41,8 +41,10 @@ class _Sms:
 def run(n: int, log: Callable[[str], None]) -> BenchResult:
     day = today()
     with tempfile.TemporaryDirectory() as folder:
-        log(f"setup: synthetic population of about {n * 2} people")
-        store = ensure_store(Path(folder) / "population.sqlite3", max(n * 2, 1000), 2020, day)
+        # One eligible person per family card is taken, and families average about three people.
+        size = max(n * 4, 1000)
+        log(f"setup: synthetic population of {size} people")
+        store = ensure_store(Path(folder) / "population.sqlite3", size, 2020, day)
         people = store.demo_people(n)
         if len(people) < n:
             raise RuntimeError(f"only {len(people)} eligible people for n={n}")

@@ -1,0 +1,68 @@
+"""`prakerja demo` as a newcomer starts it — embedded default, sandboxes, logins printed — on free
+ports, for the tests that need the whole running system (demo, browser)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RunningDemo:
+    port: int
+    base: str
+    population: str
+    sms: str
+    printed: str
+
+
+@contextmanager
+def running_demo(data_dir: Path) -> Iterator[RunningDemo]:
+    web, population, sms = free_port(), free_port(), free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
+    env.update(
+        PRAKERJA_DATA_DIR=str(data_dir),
+        PRAKERJA_POPULATION_URL=f"http://127.0.0.1:{population}",
+        PRAKERJA_SMS_URL=f"http://127.0.0.1:{sms}",
+        PRAKERJA_PUBLIC_URL=f"http://127.0.0.1:{web}",
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "prakerja.cli", "demo", "--port", str(web)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    printed: list[str] = []
+    deadline = time.monotonic() + 120
+    assert process.stdout is not None
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        printed.append(line)
+        if "Ctrl-C" in line:
+            break
+    try:
+        yield RunningDemo(
+            web,
+            f"http://127.0.0.1:{web}",
+            f"http://127.0.0.1:{population}",
+            f"http://127.0.0.1:{sms}",
+            "".join(printed),
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
