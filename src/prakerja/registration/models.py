@@ -93,12 +93,9 @@ class Registrant(models.Model):
     # While the registry is down, the layer waiting for it stays pending and is retried from here.
     registry_attempts = models.PositiveIntegerField(default=0)
     registry_retry_at = models.DateTimeField(null=True, blank=True)
-    pending_selfie = models.CharField(
-        max_length=200, blank=True
-    )  # stripped image awaiting the check
-
-    failed_logins = models.PositiveIntegerField(default=0)
-    locked_until = models.DateTimeField(null=True, blank=True)
+    # The stripped selfie waits here, not on a local disk, so a worker on any machine can check it;
+    # it is cleared as soon as the registry has answered.
+    pending_selfie = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [

@@ -6,11 +6,9 @@ import contextlib
 import datetime
 import io
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 import phonenumbers
-from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
@@ -594,13 +592,9 @@ def face_submit(*, registrant: Registrant, image: bytes) -> Registrant:
     if not (allowed or retry):
         raise StepNotAvailable(details={"layer": "face"})
     clean = stripped_image(image)
-    folder = Path(settings.MEDIA_ROOT) / "selfies"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{registrant.pk}-{timezone.now().strftime('%Y%m%d%H%M%S%f')}.jpg"
-    path.write_bytes(clean)
     with transaction.atomic():
         registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
-        registrant.pending_selfie = str(path.relative_to(settings.MEDIA_ROOT))
+        registrant.pending_selfie = clean
         registrant.save(update_fields=["pending_selfie"])
         layer_set(registrant, Layer.FACE, P, reason="REGISTRY_CHECKING", actor=_self(registrant))
         _queue_registry_check(registrant)
@@ -608,10 +602,9 @@ def face_submit(*, registrant: Registrant, image: bytes) -> Registrant:
 
 
 def _face_check(registrant: Registrant) -> Registrant:
-    path = Path(settings.MEDIA_ROOT) / registrant.pending_selfie
     nik = crypto.decrypt(registrant.nik_encrypted)
     try:
-        result = population_registry().face_match(nik, path.read_bytes())
+        result = population_registry().face_match(nik, bytes(registrant.pending_selfie or b""))
     except RegistryUnavailable:
         return _registry_later(registrant.pk, Layer.FACE)
     with transaction.atomic():
@@ -619,7 +612,8 @@ def _face_check(registrant: Registrant) -> Registrant:
         if registrant.face_status != P:
             return registrant
         _registry_done(registrant)
-        registrant.pending_selfie = ""
+        # The selfie is not kept once the registry has answered (data minimisation).
+        registrant.pending_selfie = None
         registrant.save(update_fields=["pending_selfie"])
         actor = Actor.system("face_check")
         details = {"score": round(result.score, 3)}
@@ -629,8 +623,6 @@ def _face_check(registrant: Registrant) -> Registrant:
             layer_set(
                 registrant, Layer.FACE, NO, reason="FACE_MISMATCH", actor=actor, details=details
             )
-        # The selfie is not kept once the registry has answered (data minimisation).
-        transaction.on_commit(lambda: path.unlink(missing_ok=True))
     return registrant
 
 
