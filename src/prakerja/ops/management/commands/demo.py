@@ -1,3 +1,4 @@
+import os
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,8 @@ class Command(BaseCommand):
         connection.close()  # the children open their own connections
 
         base = f"http://{options['host']}:{options['port']}"
+        # Links in emails point at this demo's own address unless one is configured.
+        os.environ.setdefault("PRAKERJA_PUBLIC_URL", base)
         supervisor = Supervisor(settings.DATA_DIR / "logs")
         sandbox_lines: list[str] = []
         for name in SANDBOXES:
