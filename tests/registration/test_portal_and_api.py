@@ -272,3 +272,25 @@ def test_openapi_document_and_docs_are_served(client):
     assert "/api/v1/auth/signup" in schema["paths"]
     assert "/api/v1/me/selfie" in schema["paths"]
     assert client.get("/api/v1/docs").status_code == 200
+
+
+def test_the_admin_lists_and_shows_registrants_with_the_nik_masked(admin_client, people, journey):
+    person = people.make()
+    registrant = journey.verify_email(journey.sign_up(person))
+
+    listing = admin_client.get("/admin/registration/registrant/").content.decode()
+    detail = admin_client.get(
+        f"/admin/registration/registrant/{registrant.pk}/change/"
+    ).content.decode()
+
+    assert f"************{person.nik[-4:]}" in listing
+    for page in (listing, detail):
+        assert person.nik not in page
+        assert registrant.nik_encrypted not in page
+        assert registrant.nik_index not in page
+    assert "REGISTRY_CHECKING" in detail or "passed" in detail  # the verification steps are shown
+    # read-only: no way to change a layer by hand
+    assert (
+        admin_client.post(f"/admin/registration/registrant/{registrant.pk}/change/", {}).status_code
+        == 403
+    )
