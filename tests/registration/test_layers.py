@@ -545,3 +545,16 @@ def test_a_lost_registry_task_is_caught_by_the_periodic_sweep(
     assert queued == 1
     assert layer_states(registrant)[1] == ("passed", "")
     assert registrant.registry_retry_at is None
+
+
+def test_a_sweep_of_someone_no_longer_waiting_clears_the_retry(
+    journey, people, django_capture_on_commit_callbacks
+):
+    registrant = journey.through_phone(people.make())
+    Registrant.objects.filter(pk=registrant.pk).update(registry_retry_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.registry_retry_due(now=timezone.now() + datetime.timedelta(seconds=1)) == 1
+    registrant.refresh_from_db()
+    assert registrant.registry_retry_at is None
+    assert services.registry_retry_due(now=timezone.now() + datetime.timedelta(hours=1)) == 0
+    assert layer_states(registrant)[:3] == [("passed", ""), ("passed", ""), ("passed", "")]

@@ -331,6 +331,8 @@ def registrant_registry_check(*, registrant_id: int) -> Registrant:
         "REGISTRY_RETRYING",
     ):
         return _face_check(registrant)
+    # Nothing waits on the registry (settled meanwhile): stop the sweep from queuing this again.
+    Registrant.objects.filter(pk=registrant.pk).update(registry_retry_at=None, registry_attempts=0)
     return registrant
 
 
