@@ -38,3 +38,38 @@ def child_env(transactional_db) -> dict[str, str]:  # type: ignore[no-untyped-de
         port = settings_dict.get("PORT") or 5432
         env["DATABASE_URL"] = f"postgres://{user}@{host}:{port}/{settings_dict['NAME']}"
     return env
+
+
+# --- registration kit fixtures (tests/registration/kit.py) ----------------------------------------
+
+
+@pytest.fixture
+def registry():
+    from prakerja.integrations.population import use_population_registry
+    from tests.registration.kit import FakeRegistry
+
+    with use_population_registry(FakeRegistry()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def sms():
+    from prakerja.integrations.sms import use_sms_gateway
+    from tests.registration.kit import FakeSms
+
+    with use_sms_gateway(FakeSms()) as fake:
+        yield fake
+
+
+@pytest.fixture
+def people(registry):
+    from tests.registration.kit import People
+
+    return People(registry)
+
+
+@pytest.fixture
+def journey(django_capture_on_commit_callbacks, sms, registry):
+    from tests.registration.kit import Journey
+
+    return Journey(django_capture_on_commit_callbacks, sms)

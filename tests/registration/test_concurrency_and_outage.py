@@ -16,7 +16,7 @@ from prakerja.integrations.population.sandbox import create_app, ensure_store
 from prakerja.integrations.sandbox import start_in_thread
 from prakerja.registration import services
 from prakerja.registration.models import Registrant
-from tests.registration.conftest import FakeSms, email_code, sign_up_data
+from tests.registration.kit import FakeSms, email_code, sign_up_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

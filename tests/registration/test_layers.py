@@ -17,7 +17,7 @@ from prakerja.registration.codes import CodeExpired, CodeWrong, ResendTooSoon
 from prakerja.registration.models import ExclusionEntry, OneTimeCode, Registrant, VerificationStep
 from prakerja.registration.selectors import funnel_totals, registrant_layers
 from prakerja.throttle.services import RateLimited
-from tests.registration.conftest import jpeg_with_exif, sign_up_data
+from tests.registration.kit import jpeg_with_exif, sign_up_data
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +193,7 @@ def test_a_tampered_email_link_is_refused(journey, people):
 
 def test_email_code_brute_force_is_stopped_after_five_tries(journey, people):
     registrant = journey.sign_up(people.make())
-    right = __import__("tests.registration.conftest", fromlist=["email_code"]).email_code(
+    right = __import__("tests.registration.kit", fromlist=["email_code"]).email_code(
         registrant.email
     )
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
@@ -533,7 +533,7 @@ def test_a_lost_registry_task_is_caught_by_the_periodic_sweep(
     # the email passes but the queued registry check never runs (callbacks not executed: lost task)
     services.email_verify_code(
         registrant=registrant,
-        code=__import__("tests.registration.conftest", fromlist=["x"]).email_code(registrant.email),
+        code=__import__("tests.registration.kit", fromlist=["x"]).email_code(registrant.email),
         client_ip="10.0.0.1",
     )
     assert layer_states(registrant)[1] == ("pending", "REGISTRY_CHECKING")

@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from prakerja.registration.models import ApiToken, Registrant
-from tests.registration.conftest import email_code, jpeg_with_exif
+from tests.registration.kit import email_code, jpeg_with_exif
 
 pytestmark = pytest.mark.django_db
 

@@ -56,6 +56,10 @@ class ProgramScheme(models.Model):
         default=2, help_text="Participants allowed per family card (KK) number."
     )
     min_age_years = _positive(default=18, help_text="Minimum age of a participant.")
+    carry_over_unselected = models.BooleanField(
+        default=True,
+        help_text="Applicants not selected in a wave join the next wave automatically.",
+    )
 
     class Meta:
         constraints = [
@@ -85,3 +89,91 @@ class ProgramScheme(models.Model):
     def max_per_participant_idr(self) -> int:
         """Most one participant can receive from this scheme (Rp3.550.000 in 2020)."""
         return self.training_balance_idr + self.incentive_total_idr + self.survey_total_idr
+
+
+class WaveStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    SELECTED = "selected", "Selected"
+    ANNOUNCED = "announced", "Announced"
+    POSTPONED = "postponed", "Postponed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Verification(models.TextChoices):
+    FACE = "face", "Face check against the registry photo"
+    FI_KYC = "fi_kyc", "Financial institution's KYC"
+
+
+class Wave(models.Model):
+    """A weekly intake (gelombang): a quota, dates, priorities and the lottery's commitment.
+
+    Its status changes only through `waves.services`, by the transition table there.
+    """
+
+    number = models.PositiveIntegerField(unique=True)
+    scheme = models.ForeignKey(ProgramScheme, on_delete=models.PROTECT, related_name="waves")
+    status = models.CharField(max_length=10, choices=WaveStatus.choices, default=WaveStatus.DRAFT)
+    quota = _positive()
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    # {"94": 1200}: provinces guaranteed at least that many participants
+    province_quotas = models.JSONField(default=dict, blank=True)
+    # ["laid_off"]: groups filled first, in this order (see docs/selection.md)
+    priority_order = models.JSONField(default=list, blank=True)
+    verification = models.CharField(
+        max_length=8, choices=Verification.choices, default=Verification.FACE
+    )
+    seed_commitment = models.CharField(max_length=64, blank=True)  # SHA-256 hex, published at open
+    seed = models.CharField(max_length=128, blank=True)  # revealed only after closing
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=models.F("opens_at")), name="wave_closes_after_it_opens"
+            ),
+            # Registrants join "the open wave": there is never more than one.
+            models.UniqueConstraint(
+                fields=["status"], condition=Q(status="open"), name="waves_one_open_wave"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Gelombang {self.number}"
+
+
+class ApplicationOutcome(models.TextChoices):
+    PENDING = "pending", "Waiting for selection"
+    SELECTED = "selected", "Selected"
+    NOT_SELECTED = "not_selected", "Not selected"
+    INELIGIBLE = "ineligible", "No longer eligible at selection"
+
+
+class WaveApplication(models.Model):
+    """A verified, eligible registrant's application to one wave; at most one per wave."""
+
+    wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="applications")
+    registrant = models.ForeignKey(
+        "registration.Registrant", on_delete=models.PROTECT, related_name="applications"
+    )
+    applied_at = models.DateTimeField(auto_now_add=True)
+    carried_from = models.ForeignKey(
+        Wave, on_delete=models.PROTECT, null=True, blank=True, related_name="carried_out"
+    )
+    outcome = models.CharField(
+        max_length=12, choices=ApplicationOutcome.choices, default=ApplicationOutcome.PENDING
+    )
+    outcome_reason = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wave", "registrant"], name="wave_one_application_each"
+            ),
+        ]
+        indexes = [models.Index(fields=["wave", "outcome"])]
+
+    def __str__(self) -> str:
+        return f"application #{self.pk} to wave {self.wave_id}"

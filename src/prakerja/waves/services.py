@@ -1,9 +1,17 @@
-from django.db import transaction
+import datetime
+import re
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
 from prakerja.audit.services import audit_record
 from prakerja.common.actors import Actor
-from prakerja.waves.models import ProgramScheme
+from prakerja.common.errors import Conflict, ValidationFailed
+from prakerja.waves.models import ProgramScheme, Verification, Wave, WaveApplication, WaveStatus
+
+if TYPE_CHECKING:
+    from prakerja.registration.models import Registrant
 
 
 def scheme_save(*, scheme: ProgramScheme, actor: Actor) -> ProgramScheme:
@@ -36,3 +44,222 @@ def scheme_save(*, scheme: ProgramScheme, actor: Actor) -> ProgramScheme:
 
 def _plain(value: object) -> object:
     return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+# --- waves ---------------------------------------------------------------------------------------
+
+PRIORITY_GROUPS = {"laid_off", "unemployed"}  # groups defined by the registrant's work status
+
+# The one table of wave status changes (program.md §3). Nothing else assigns a wave's status.
+TRANSITIONS: dict[str, set[str]] = {
+    WaveStatus.DRAFT: {WaveStatus.OPEN, WaveStatus.POSTPONED, WaveStatus.CANCELLED},
+    WaveStatus.OPEN: {WaveStatus.CLOSED, WaveStatus.POSTPONED, WaveStatus.CANCELLED},
+    WaveStatus.CLOSED: {WaveStatus.SELECTED, WaveStatus.POSTPONED, WaveStatus.CANCELLED},
+    WaveStatus.SELECTED: {WaveStatus.ANNOUNCED},
+    WaveStatus.POSTPONED: {WaveStatus.OPEN, WaveStatus.CANCELLED},
+    WaveStatus.ANNOUNCED: set(),
+    WaveStatus.CANCELLED: set(),
+}
+
+
+class WaveTransitionRefused(Conflict):
+    code = "WAVE_TRANSITION_REFUSED"
+    message_id = "Gelombang dengan status {current} tidak dapat diubah menjadi {target}."
+    message_en = "A wave that is {current} cannot become {target}."
+
+
+class WaveNotOpen(Conflict):
+    code = "WAVE_NOT_OPEN"
+    message_id = "Pendaftaran gelombang ini sedang tidak dibuka."
+    message_en = "This wave is not open for applications."
+
+
+class AlreadyApplied(Conflict):
+    code = "ALREADY_APPLIED"
+    message_id = "Anda sudah mendaftar di gelombang ini."
+    message_en = "You have already applied to this wave."
+
+
+class NotVerified(Conflict):
+    code = "NOT_VERIFIED"
+    message_id = "Selesaikan semua tahap verifikasi sebelum ikut gelombang."
+    message_en = "Finish every verification step before joining a wave."
+
+
+def _move(wave: Wave, target: str, *, actor: Actor, details: dict | None = None) -> None:
+    if target not in TRANSITIONS[wave.status]:
+        raise WaveTransitionRefused(
+            details={"wave": wave.number, "from": wave.status, "to": target},
+            current=wave.status,
+            target=target,
+        )
+    before = wave.status
+    wave.status = target
+    wave.save()
+    audit_record(
+        actor=actor,
+        event_type=f"wave.{target}",
+        subject=wave,
+        details={"from": before, **(details or {})},
+    )
+
+
+def wave_create(
+    *,
+    quota: int,
+    opens_at: datetime.datetime,
+    closes_at: datetime.datetime,
+    actor: Actor,
+    province_quotas: dict[str, int] | None = None,
+    priority_order: list[str] | None = None,
+    verification: str = Verification.FACE,
+    scheme: ProgramScheme | None = None,
+) -> Wave:
+    """A draft wave with the next number. Refused settings are named field by field."""
+    from prakerja.registration.regions import region
+    from prakerja.waves.selectors import scheme_active
+
+    province_quotas = province_quotas or {}
+    priority_order = priority_order or []
+    problems: dict[str, object] = {}
+    if quota < 1:
+        problems["quota"] = "QUOTA_INVALID"
+    if closes_at <= opens_at:
+        problems["closes_at"] = "CLOSES_BEFORE_OPENS"
+    bad_provinces = [
+        c for c in province_quotas if (r := region(c)) is None or r.level != "province"
+    ]
+    if bad_provinces or any(int(n) < 1 for n in province_quotas.values()):
+        problems["province_quotas"] = "PROVINCE_QUOTA_INVALID"
+    elif sum(province_quotas.values()) > quota:
+        problems["province_quotas"] = "PROVINCE_QUOTAS_EXCEED_QUOTA"
+    if any(g not in PRIORITY_GROUPS for g in priority_order) or len(set(priority_order)) != len(
+        priority_order
+    ):
+        problems["priority_order"] = "PRIORITY_GROUP_UNKNOWN"
+    if verification not in Verification.values:
+        problems["verification"] = "CHOICE_INVALID"
+    if problems:
+        raise ValidationFailed(details=problems)
+    with transaction.atomic():
+        last = Wave.objects.select_for_update().order_by("-number").values_list("number", flat=True)
+        wave = Wave.objects.create(
+            number=(last.first() or 0) + 1,
+            scheme=scheme or scheme_active(),
+            quota=quota,
+            opens_at=opens_at,
+            closes_at=closes_at,
+            province_quotas={k: int(v) for k, v in province_quotas.items()},
+            priority_order=priority_order,
+            verification=verification,
+        )
+        audit_record(
+            actor=actor,
+            event_type="wave.created",
+            subject=wave,
+            details={
+                "quota": quota,
+                "province_quotas": wave.province_quotas,
+                "priority_order": priority_order,
+                "verification": verification,
+            },
+        )
+    return wave
+
+
+def wave_open(*, wave: Wave, seed_commitment: str, actor: Actor) -> Wave:
+    """Open for applications. The lottery seed's SHA-256 commitment is published now, before
+    anyone applies, so the seed revealed after closing cannot have been chosen to favour anyone."""
+    if not re.fullmatch(r"[0-9a-f]{64}", seed_commitment):
+        raise ValidationFailed(details={"seed_commitment": "SHA256_HEX_REQUIRED"})
+    try:
+        with transaction.atomic():
+            wave = Wave.objects.select_for_update().get(pk=wave.pk)
+            wave.seed_commitment = seed_commitment
+            _move(wave, WaveStatus.OPEN, actor=actor, details={"commitment": seed_commitment})
+    except IntegrityError:
+        raise Conflict(details={"wave": "ANOTHER_WAVE_IS_OPEN"}) from None
+    return wave
+
+
+def wave_close(*, wave: Wave, actor: Actor) -> Wave:
+    with transaction.atomic():
+        wave = Wave.objects.select_for_update().get(pk=wave.pk)
+        _move(wave, WaveStatus.CLOSED, actor=actor)
+    return wave
+
+
+def wave_postpone(
+    *,
+    wave: Wave,
+    opens_at: datetime.datetime,
+    closes_at: datetime.datetime,
+    reason: str,
+    actor: Actor,
+) -> Wave:
+    """New dates; everyone who applied keeps the application and is told (program.md §3: wave 4)."""
+    if closes_at <= opens_at:
+        raise ValidationFailed(details={"closes_at": "CLOSES_BEFORE_OPENS"})
+    if not reason.strip():
+        raise ValidationFailed(details={"reason": "REQUIRED"})
+    with transaction.atomic():
+        wave = Wave.objects.select_for_update().get(pk=wave.pk)
+        wave.opens_at, wave.closes_at = opens_at, closes_at
+        _move(
+            wave,
+            WaveStatus.POSTPONED,
+            actor=actor,
+            details={
+                "reason": reason,
+                "opens_at": opens_at.isoformat(),
+                "closes_at": closes_at.isoformat(),
+            },
+        )
+        _queue_applicant_notice(wave, "postponed")
+    return wave
+
+
+def wave_cancel(*, wave: Wave, reason: str, actor: Actor) -> Wave:
+    if not reason.strip():
+        raise ValidationFailed(details={"reason": "REQUIRED"})
+    with transaction.atomic():
+        wave = Wave.objects.select_for_update().get(pk=wave.pk)
+        _move(wave, WaveStatus.CANCELLED, actor=actor, details={"reason": reason})
+        _queue_applicant_notice(wave, "cancelled")
+    return wave
+
+
+def _queue_applicant_notice(wave: Wave, what: str) -> None:
+    from prakerja.waves.tasks import wave_notice_task
+
+    wave_id = wave.pk
+    transaction.on_commit(lambda: wave_notice_task.delay(wave_id, what), robust=True)
+
+
+def wave_join(*, wave: Wave, registrant: "Registrant", actor: Actor) -> WaveApplication:
+    """Apply to the open wave: every verification layer passed (the face check only where the wave
+    requires it), once per wave."""
+    from prakerja.registration.models import LayerStatus
+
+    if wave.status != WaveStatus.OPEN:
+        raise WaveNotOpen(details={"wave": wave.number, "status": wave.status})
+    layers = ["email", "nik", "phone", "eligibility"] + (
+        ["face"] if wave.verification == Verification.FACE else []
+    )
+    missing = [
+        layer for layer in layers if getattr(registrant, f"{layer}_status") != LayerStatus.PASSED
+    ]
+    if missing:
+        raise NotVerified(details={"layers": missing})
+    try:
+        with transaction.atomic():
+            application = WaveApplication.objects.create(wave=wave, registrant=registrant)
+            audit_record(
+                actor=actor,
+                event_type="wave.applied",
+                subject=application,
+                details={"wave": wave.number},
+            )
+    except IntegrityError:
+        raise AlreadyApplied(details={"wave": wave.number}) from None
+    return application

@@ -1,12 +1,12 @@
 """Registration test kit: a registry and an SMS gateway behind the real adapter seams, people with
-valid NIKs, and helpers that walk a person through the layers."""
+valid NIKs, and helpers that walk a person through the layers. Its fixtures are declared in
+tests/conftest.py, so every test package can use them."""
 
 import datetime
 import io
 import re
 from dataclasses import dataclass, field
 
-import pytest
 from django.core import mail
 from PIL import Image
 
@@ -14,9 +14,8 @@ from prakerja.integrations.population import (
     FaceResult,
     RegistryRecord,
     RegistryUnavailable,
-    use_population_registry,
 )
-from prakerja.integrations.sms import SmsUnavailable, use_sms_gateway
+from prakerja.integrations.sms import SmsUnavailable
 from prakerja.registration import services
 from prakerja.registration.models import Registrant
 from prakerja.registration.nik import make_nik
@@ -56,18 +55,6 @@ class FakeSms:
     def last_code(self, phone: str) -> str:
         texts = [text for to, text, _ in self.sent if to == phone]
         return re.search(r"\b(\d{6})\b", texts[-1]).group(1)
-
-
-@pytest.fixture
-def registry():
-    with use_population_registry(FakeRegistry()) as fake:
-        yield fake
-
-
-@pytest.fixture
-def sms():
-    with use_sms_gateway(FakeSms()) as fake:
-        yield fake
 
 
 @dataclass(frozen=True)
@@ -118,11 +105,6 @@ class People:
             phone=f"08123456{self.serial:04d}",
             email=f"person{self.serial}@example.id",
         )
-
-
-@pytest.fixture
-def people(registry) -> People:
-    return People(registry)
 
 
 def sign_up_data(person: Person, **overrides: object) -> services.SignUp:
@@ -178,11 +160,6 @@ class Journey:
 
     def through_phone(self, person: Person, **overrides: object) -> Registrant:
         return self.verify_phone(self.verify_email(self.sign_up(person, **overrides)))
-
-
-@pytest.fixture
-def journey(django_capture_on_commit_callbacks, sms, registry) -> Journey:
-    return Journey(django_capture_on_commit_callbacks, sms)
 
 
 def jpeg_with_exif() -> bytes:
