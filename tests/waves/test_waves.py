@@ -189,3 +189,48 @@ def test_postponing_keeps_applications_and_tells_every_applicant(
     # and it opens again on its new dates
     services.wave_open(wave=wave, seed_commitment=COMMITMENT, actor=OPERATOR)
     assert Wave.objects.get(pk=wave.pk).status == WaveStatus.OPEN
+
+
+def test_a_verified_person_joins_from_the_status_page(
+    client, journey, people, django_capture_on_commit_callbacks
+):
+    wave = open_wave()
+    person = people.make()
+    registrant = journey.through_phone(person)
+    client.post("/masuk/", {"email": person.email, "password": "Rahasia-Sekali-2020"})
+    assert (
+        'id="open-wave"' not in client.get("/status/").content.decode()
+    )  # face check not done yet
+
+    with django_capture_on_commit_callbacks(execute=True):
+        registration.face_submit(registrant=registrant, image=jpeg_with_exif())
+    page = client.get("/status/").content.decode()
+    assert "Gelombang 1 dibuka" in page
+    client.post("/status/gelombang/ikut/")
+
+    page = client.get("/status/").content.decode()
+    assert 'id="application-1"' in page and 'id="open-wave"' not in page
+    assert WaveApplication.objects.get().wave == wave
+
+
+def test_the_api_shows_the_open_wave_and_applies(
+    client, journey, people, django_capture_on_commit_callbacks
+):
+    assert client.get("/api/v1/waves/open").json()["error"]["code"] == "NO_OPEN_WAVE"
+    open_wave(verification=Verification.FI_KYC)
+    person = people.make()
+    journey.through_phone(person)  # an FI-KYC wave does not need the face check
+    token = client.post(
+        "/api/v1/auth/login",
+        {"email": person.email, "password": "Rahasia-Sekali-2020"},
+        content_type="application/json",
+    ).json()["token"]
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+
+    assert client.get("/api/v1/waves/open").json()["verification"] == "fi_kyc"
+    created = client.post("/api/v1/me/applications", **auth)
+    again = client.post("/api/v1/me/applications", **auth)
+
+    assert created.status_code == 201 and created.json()["wave"] == 1
+    assert again.status_code == 409 and again.json()["error"]["code"] == "ALREADY_APPLIED"
+    assert [a["wave"] for a in client.get("/api/v1/me/applications", **auth).json()] == [1]

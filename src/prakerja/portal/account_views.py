@@ -16,11 +16,19 @@ from django.views.decorators.http import require_POST
 
 from prakerja.common.errors import ApplicationError, ValidationFailed
 from prakerja.portal import forms as f
-from prakerja.portal.session import client_ip, current_registrant, sign_in, sign_out
+from prakerja.portal.session import (
+    client_ip,
+    current_registrant,
+    participant_actor,
+    sign_in,
+    sign_out,
+)
 from prakerja.registration import services
 from prakerja.registration.field_errors import field_error_text
 from prakerja.registration.models import Registrant
 from prakerja.registration.selectors import registrant_fully_verified, registrant_layers
+from prakerja.waves import services as waves
+from prakerja.waves.selectors import registrant_applications, wave_open
 
 
 def _language() -> str:
@@ -137,10 +145,16 @@ def verify_email_link(request: HttpRequest, token: str) -> HttpResponse:
 @registrant_required
 def status(request: HttpRequest, registrant: Registrant) -> HttpResponse:
     layers = registrant_layers(registrant, language=_language())
+    open_wave, applications = wave_open(), registrant_applications(registrant.pk)
     waiting = any(view.reason in ("REGISTRY_CHECKING", "REGISTRY_RETRYING") for view in layers)
     context = {
         "registrant": registrant,
         "layers": layers,
+        "open_wave": open_wave,
+        "applications": applications,
+        "can_join": open_wave is not None
+        and not waves.layers_missing_for(open_wave, registrant)
+        and all(a.wave_id != open_wave.pk for a in applications),
         "all_passed": registrant_fully_verified(registrant),
         "refresh": waiting,
         "code_form": f.CodeForm(),
@@ -272,4 +286,22 @@ def selfie(request: HttpRequest, registrant: Registrant) -> HttpResponse:
             image=form.cleaned_data["selfie"].read(services.SELFIE_MAX_BYTES + 1),
         ),
         _("Thank you. Your photo is being checked."),
+    )
+
+
+@require_POST
+@registrant_required
+def wave_apply(request: HttpRequest, registrant: Registrant) -> HttpResponse:
+    wave = wave_open()
+    if wave is None:
+        messages.error(request, waves.WaveNotOpen().message(_language()))
+        return redirect("portal:status")
+    return _act(
+        request,
+        registrant,
+        forms.Form({}),
+        lambda: waves.wave_join(
+            wave=wave, registrant=registrant, actor=participant_actor(registrant)
+        ),
+        _("You have joined the wave. The result is announced after it closes."),
     )

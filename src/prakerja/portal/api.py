@@ -16,10 +16,13 @@ from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
 from prakerja.common.errors import ApplicationError, ValidationFailed
-from prakerja.portal.session import client_ip
+from prakerja.portal.session import client_ip, participant_actor
 from prakerja.registration import services
 from prakerja.registration.models import ApiToken, Registrant
 from prakerja.registration.selectors import registrant_layers
+from prakerja.waves.models import Wave
+from prakerja.waves.selectors import registrant_applications, wave_open
+from prakerja.waves.services import wave_join
 
 
 class Unauthenticated(ApplicationError):
@@ -289,3 +292,60 @@ def selfie(request: HttpRequest, image: UploadedFile = File(...)) -> dict:  # no
         registrant=_me(request), image=image.read(services.SELFIE_MAX_BYTES + 1)
     )
     return _status(registrant)
+
+
+class WaveOut(Schema):
+    number: int
+    status: str
+    opens_at: datetime.datetime
+    closes_at: datetime.datetime
+    verification: str
+
+
+class ApplicationOut(Schema):
+    wave: int
+    outcome: str
+    applied_at: datetime.datetime
+
+
+class NoOpenWave(ApplicationError):
+    code = "NO_OPEN_WAVE"
+    http_status = 404
+    message_id = "Belum ada gelombang yang dibuka. Coba lagi nanti."
+    message_en = "No wave is open at the moment. Try again later."
+
+
+@participant_api.get("/waves/open", response={200: WaveOut, **ERRORS}, tags=["waves"])
+def open_wave(request: HttpRequest) -> Wave:
+    wave = wave_open()
+    if wave is None:
+        raise NoOpenWave()
+    return wave
+
+
+@participant_api.post(
+    "/me/applications", response={201: ApplicationOut, **ERRORS}, auth=BearerToken(), tags=["waves"]
+)
+def apply(request: HttpRequest) -> Status:
+    wave = wave_open()
+    if wave is None:
+        raise NoOpenWave()
+    registrant = _me(request)
+    application = wave_join(wave=wave, registrant=registrant, actor=participant_actor(registrant))
+    return Status(
+        201,
+        {"wave": wave.number, "outcome": application.outcome, "applied_at": application.applied_at},
+    )
+
+
+@participant_api.get(
+    "/me/applications",
+    response={200: list[ApplicationOut], **ERRORS},
+    auth=BearerToken(),
+    tags=["waves"],
+)
+def applications(request: HttpRequest) -> list[dict]:
+    return [
+        {"wave": a.wave.number, "outcome": a.outcome, "applied_at": a.applied_at}
+        for a in registrant_applications(_me(request).pk)
+    ]

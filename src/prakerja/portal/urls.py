@@ -21,4 +21,5 @@ urlpatterns = [
     path("status/ponsel/kirim-ulang/", account.phone_resend, name="phone_resend"),
     path("status/ponsel/ganti/", account.phone_change, name="phone_change"),
     path("status/swafoto/", account.selfie, name="selfie"),
+    path("status/gelombang/ikut/", account.wave_apply, name="wave_apply"),
 ]

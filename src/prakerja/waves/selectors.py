@@ -1,5 +1,10 @@
+from typing import TYPE_CHECKING
+
 from prakerja.common.errors import NotFound
 from prakerja.waves.models import ProgramScheme
+
+if TYPE_CHECKING:
+    from prakerja.waves.models import Wave, WaveApplication
 
 
 class NoActiveScheme(NotFound):
@@ -13,3 +18,19 @@ def scheme_active() -> ProgramScheme:
     if scheme is None:
         raise NoActiveScheme()
     return scheme
+
+
+def wave_open() -> "Wave | None":
+    from prakerja.waves.models import Wave, WaveStatus
+
+    return Wave.objects.filter(status=WaveStatus.OPEN).select_related("scheme").first()
+
+
+def registrant_applications(registrant_id: int) -> list["WaveApplication"]:
+    from prakerja.waves.models import WaveApplication
+
+    return list(
+        WaveApplication.objects.filter(registrant_id=registrant_id)
+        .select_related("wave")
+        .order_by("-wave__number")
+    )

@@ -236,19 +236,24 @@ def _queue_applicant_notice(wave: Wave, what: str) -> None:
     transaction.on_commit(lambda: wave_notice_task.delay(wave_id, what), robust=True)
 
 
-def wave_join(*, wave: Wave, registrant: "Registrant", actor: Actor) -> WaveApplication:
-    """Apply to the open wave: every verification layer passed (the face check only where the wave
-    requires it), once per wave."""
+def layers_missing_for(wave: Wave, registrant: "Registrant") -> list[str]:
+    """The verification layers `registrant` has not passed that `wave` requires."""
     from prakerja.registration.models import LayerStatus
 
-    if wave.status != WaveStatus.OPEN:
-        raise WaveNotOpen(details={"wave": wave.number, "status": wave.status})
     layers = ["email", "nik", "phone", "eligibility"] + (
         ["face"] if wave.verification == Verification.FACE else []
     )
-    missing = [
+    return [
         layer for layer in layers if getattr(registrant, f"{layer}_status") != LayerStatus.PASSED
     ]
+
+
+def wave_join(*, wave: Wave, registrant: "Registrant", actor: Actor) -> WaveApplication:
+    """Apply to the open wave: every verification layer passed (the face check only where the wave
+    requires it), once per wave."""
+    if wave.status != WaveStatus.OPEN:
+        raise WaveNotOpen(details={"wave": wave.number, "status": wave.status})
+    missing = layers_missing_for(wave, registrant)
     if missing:
         raise NotVerified(details={"layers": missing})
     try:
