@@ -22,6 +22,10 @@ class Actor:
         return cls(kind="user", id=user.pk, label=f"user:{user.get_username()}")
 
     @classmethod
+    def participant(cls, registrant_id: int) -> "Actor":
+        return cls(kind="participant", id=registrant_id, label=f"registrant:{registrant_id}")
+
+    @classmethod
     def partner(cls, partner_id: int, code: str) -> "Actor":
         return cls(kind="partner", id=partner_id, label=f"partner:{code}")
 

@@ -14,12 +14,12 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from prakerja.common.actors import Actor
 from prakerja.common.errors import ApplicationError, ValidationFailed
 from prakerja.portal import forms as f
 from prakerja.portal.session import (
     client_ip,
     current_registrant,
-    participant_actor,
     sign_in,
     sign_out,
 )
@@ -301,7 +301,7 @@ def wave_apply(request: HttpRequest, registrant: Registrant) -> HttpResponse:
         registrant,
         forms.Form({}),
         lambda: waves.wave_join(
-            wave=wave, registrant=registrant, actor=participant_actor(registrant)
+            wave=wave, registrant=registrant, actor=Actor.participant(registrant.pk)
         ),
         _("You have joined the wave. The result is announced after it closes."),
     )

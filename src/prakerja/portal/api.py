@@ -15,8 +15,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
+from prakerja.common.actors import Actor
 from prakerja.common.errors import ApplicationError, ValidationFailed
-from prakerja.portal.session import client_ip, participant_actor
+from prakerja.portal.session import client_ip
 from prakerja.registration import services
 from prakerja.registration.models import ApiToken, Registrant
 from prakerja.registration.selectors import registrant_layers
@@ -331,7 +332,9 @@ def apply(request: HttpRequest) -> Status:
     if wave is None:
         raise NoOpenWave()
     registrant = _me(request)
-    application = wave_join(wave=wave, registrant=registrant, actor=participant_actor(registrant))
+    application = wave_join(
+        wave=wave, registrant=registrant, actor=Actor.participant(registrant.pk)
+    )
     return Status(
         201,
         {"wave": wave.number, "outcome": application.outcome, "applied_at": application.applied_at},

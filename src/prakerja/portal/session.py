@@ -7,7 +7,6 @@ import hmac
 from django.conf import settings
 from django.http import HttpRequest
 
-from prakerja.common.actors import Actor
 from prakerja.registration.models import Registrant
 
 KEY_ID = "registrant_id"
@@ -45,7 +44,3 @@ def current_registrant(request: HttpRequest) -> Registrant | None:
 
 def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR") or "unknown")
-
-
-def participant_actor(registrant: Registrant) -> Actor:
-    return Actor(kind="participant", id=registrant.pk, label=f"registrant:{registrant.pk}")

@@ -296,7 +296,7 @@ def _email_passed(registrant_id: int, *, how: str) -> Registrant:
         registrant = Registrant.objects.select_for_update().get(pk=registrant_id)
         if registrant.email_status == OK:
             return registrant
-        actor = _self(registrant)
+        actor = Actor.participant(registrant.pk)
         layer_set(registrant, Layer.EMAIL, OK, actor=actor, details={"via": how})
         layer_set(registrant, Layer.NIK, P, reason="REGISTRY_CHECKING", actor=actor)
         _queue_registry_check(registrant)
@@ -445,7 +445,7 @@ def nik_correct(*, registrant: Registrant, full_name: str, birth_date: datetime.
             Layer.NIK,
             P,
             reason="REGISTRY_CHECKING",
-            actor=_self(registrant),
+            actor=Actor.participant(registrant.pk),
             details={"corrected": True},
         )
         _queue_registry_check(registrant)
@@ -485,7 +485,7 @@ def phone_verify_code(*, registrant: Registrant, code: str, client_ip: str) -> R
     code_check(registrant=registrant, purpose=CodePurpose.PHONE, code=code)
     with transaction.atomic():
         registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
-        actor = _self(registrant)
+        actor = Actor.participant(registrant.pk)
         layer_set(registrant, Layer.PHONE, OK, actor=actor)
         _eligibility_check(registrant, actor=Actor.system("eligibility"))
     return registrant
@@ -516,7 +516,7 @@ def phone_change(*, registrant: Registrant, phone: str, client_ip: str) -> Regis
                 Layer.PHONE,
                 P,
                 reason="AWAITING_PHONE_CODE",
-                actor=_self(registrant),
+                actor=Actor.participant(registrant.pk),
                 details={"changed": True},
             )
             _send_phone_code(registrant, client_ip=client_ip)
@@ -598,7 +598,13 @@ def face_submit(*, registrant: Registrant, image: bytes) -> Registrant:
         registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
         registrant.pending_selfie = clean
         registrant.save(update_fields=["pending_selfie"])
-        layer_set(registrant, Layer.FACE, P, reason="REGISTRY_CHECKING", actor=_self(registrant))
+        layer_set(
+            registrant,
+            Layer.FACE,
+            P,
+            reason="REGISTRY_CHECKING",
+            actor=Actor.participant(registrant.pk),
+        )
         _queue_registry_check(registrant)
     return registrant
 
@@ -707,7 +713,9 @@ def password_reset_confirm(
         from prakerja.audit.services import audit_record
 
         audit_record(
-            actor=_self(registrant), event_type="registration.password_reset", subject=registrant
+            actor=Actor.participant(registrant.pk),
+            event_type="registration.password_reset",
+            subject=registrant,
         )
     return registrant
 
@@ -717,7 +725,3 @@ def registrant_get(*, registrant_id: int) -> Registrant:
     if registrant is None:
         raise NotFound()
     return registrant
-
-
-def _self(registrant: Registrant) -> Actor:
-    return Actor(kind="participant", id=registrant.pk, label=f"registrant:{registrant.pk}")
