@@ -15,3 +15,18 @@ def value_rows(values: list[Any], pg_type: str) -> tuple[str, Any]:
     if connection.vendor == "postgresql":
         return f"(SELECT unnest(%s::{pg_type}[]) AS value)", values
     return "(SELECT value FROM json_each(%s))", json.dumps(values)
+
+
+def pair_rows(pairs: list[tuple[Any, Any]], pg_types: tuple[str, str]) -> tuple[str, list[Any]]:
+    """SQL for a row set with columns `a` and `b` from a list of pairs, and its parameters."""
+    if connection.vendor == "postgresql":
+        first, second = pg_types
+        return (
+            f"(SELECT unnest(%s::{first}[]) AS a, unnest(%s::{second}[]) AS b)",
+            [[a for a, _ in pairs], [b for _, b in pairs]],
+        )
+    return (
+        "(SELECT json_extract(value, '$[0]') AS a, json_extract(value, '$[1]') AS b "
+        "FROM json_each(%s))",
+        [json.dumps(pairs)],
+    )

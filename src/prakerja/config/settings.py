@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "prakerja.ledger",
     "prakerja.waves",
     "prakerja.registration",
+    "prakerja.notifications",
     "prakerja.throttle",
     "prakerja.integrations",
     "prakerja.ops",

@@ -3,6 +3,7 @@ import datetime
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 def _positive(**kwargs: object) -> models.PositiveIntegerField:
@@ -128,6 +129,15 @@ class Wave(models.Model):
     seed_commitment = models.CharField(max_length=64, blank=True)  # SHA-256 hex, published at open
     seed = models.CharField(max_length=128, blank=True)  # revealed only after closing
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set by `wave_select`: the quota freed by revoked participants of earlier waves that this wave
+    # took over, when the draw was made, and when the last participant's balance was credited.
+    quota_freed = models.PositiveIntegerField(default=0)
+    selected_at = models.DateTimeField(null=True, blank=True)
+    credited_at = models.DateTimeField(null=True, blank=True)
+    # The later wave that took over this wave's unselected applicants (carry-over happens once).
+    carried_into = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="carried_from_waves"
+    )
 
     class Meta:
         constraints = [
@@ -145,9 +155,10 @@ class Wave(models.Model):
 
 
 class ApplicationOutcome(models.TextChoices):
-    PENDING = "pending", "Waiting for selection"
+    # After the draw, "pending" means not selected: the draw writes only the selected and the
+    # ineligible it met, never the millions it did not pick (see `application_result`).
+    PENDING = "pending", "Waiting for selection, or not selected once the wave is drawn"
     SELECTED = "selected", "Selected"
-    NOT_SELECTED = "not_selected", "Not selected"
     INELIGIBLE = "ineligible", "No longer eligible at selection"
 
 
@@ -166,6 +177,10 @@ class WaveApplication(models.Model):
         max_length=12, choices=ApplicationOutcome.choices, default=ApplicationOutcome.PENDING
     )
     outcome_reason = models.CharField(max_length=40, blank=True)
+    # The application as submitted: the draw reads these without touching the registrant table,
+    # which keeps a national draw one scan of one table.
+    province_code = models.CharField(max_length=2)
+    priority = models.CharField(max_length=40, blank=True)  # first of the wave's groups it is in
 
     class Meta:
         constraints = [
@@ -177,3 +192,78 @@ class WaveApplication(models.Model):
 
     def __str__(self) -> str:
         return f"application #{self.pk} to wave {self.wave_id}"
+
+
+class PriorityEntry(models.Model):
+    """A person on an imported priority list (for example workers laid off by one industry), by the
+    NIK's blind index. A wave names the list in its `priority_order` to fill it first."""
+
+    group = models.SlugField(max_length=40)
+    nik_index = models.CharField(max_length=64)
+    imported_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "nik_index"], name="priority_entry_once")
+        ]
+        verbose_name_plural = "priority entries"
+
+    def __str__(self) -> str:
+        return f"{self.group}: …{self.nik_index[:8]}"
+
+
+class ParticipantStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    REVOKED = "revoked", "Revoked: no purchase within the window"
+
+
+class Participant(models.Model):
+    """A selected registrant: the card, the first-purchase deadline, and whether membership stands.
+
+    One per registrant for life. The training balance itself lives in the ledger (an account of kind
+    training_balance owned by this participant's id)."""
+
+    registrant = models.OneToOneField(
+        "registration.Registrant", on_delete=models.PROTECT, related_name="participant"
+    )
+    wave = models.ForeignKey(Wave, on_delete=models.PROTECT, related_name="participants")
+    application = models.OneToOneField(
+        WaveApplication, on_delete=models.PROTECT, related_name="participant"
+    )
+    scheme = models.ForeignKey(ProgramScheme, on_delete=models.PROTECT, related_name="+")
+    card_number = models.CharField(max_length=16, unique=True)  # 15 random digits + Luhn digit
+    selected_at = models.DateTimeField()
+    purchase_deadline = models.DateTimeField()  # end of the window's last day, WIB
+    first_purchase_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=8, choices=ParticipantStatus.choices, default=ParticipantStatus.ACTIVE
+    )
+    credited_at = models.DateTimeField(null=True, blank=True)  # training balance credited
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # The later wave whose quota grew by this revoked participant's place (each place is given once).
+    quota_returned_to = models.ForeignKey(
+        Wave, on_delete=models.PROTECT, null=True, blank=True, related_name="quota_returned"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "purchase_deadline"]),
+            models.Index(fields=["wave", "id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"participant {self.card_number}"
+
+
+class LifetimeBlock(models.Model):
+    """A NIK that can never be selected again: it was a participant, revoked for not buying."""
+
+    nik_index = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(max_length=40)
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"blocked: {self.reason}"

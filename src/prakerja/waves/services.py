@@ -48,8 +48,6 @@ def _plain(value: object) -> object:
 
 # --- waves ---------------------------------------------------------------------------------------
 
-PRIORITY_GROUPS = {"laid_off", "unemployed"}  # groups defined by the registrant's work status
-
 # The one table of wave status changes (program.md §3). Nothing else assigns a wave's status.
 TRANSITIONS: dict[str, set[str]] = {
     WaveStatus.DRAFT: {WaveStatus.OPEN, WaveStatus.POSTPONED, WaveStatus.CANCELLED},
@@ -66,6 +64,12 @@ class WaveTransitionRefused(Conflict):
     code = "WAVE_TRANSITION_REFUSED"
     message_id = "Gelombang dengan status {current} tidak dapat diubah menjadi {target}."
     message_en = "A wave that is {current} cannot become {target}."
+
+
+class WaveNotCredited(Conflict):
+    code = "WAVE_NOT_CREDITED"
+    message_id = "Saldo peserta gelombang ini belum selesai dikreditkan; jalankan seleksi lagi."
+    message_en = "This wave's balances are not all credited yet; run the selection again."
 
 
 class WaveNotOpen(Conflict):
@@ -117,6 +121,7 @@ def wave_create(
 ) -> Wave:
     """A draft wave with the next number. Refused settings are named field by field."""
     from prakerja.registration.regions import region
+    from prakerja.waves.priorities import priority_groups_known
     from prakerja.waves.selectors import scheme_active
 
     province_quotas = province_quotas or {}
@@ -133,7 +138,8 @@ def wave_create(
         problems["province_quotas"] = "PROVINCE_QUOTA_INVALID"
     elif sum(province_quotas.values()) > quota:
         problems["province_quotas"] = "PROVINCE_QUOTAS_EXCEED_QUOTA"
-    if any(g not in PRIORITY_GROUPS for g in priority_order) or len(set(priority_order)) != len(
+    known = priority_groups_known()
+    if any(g not in known for g in priority_order) or len(set(priority_order)) != len(
         priority_order
     ):
         problems["priority_order"] = "PRIORITY_GROUP_UNKNOWN"
@@ -177,8 +183,26 @@ def wave_open(*, wave: Wave, seed_commitment: str, actor: Actor) -> Wave:
             wave = Wave.objects.select_for_update().get(pk=wave.pk)
             wave.seed_commitment = seed_commitment
             _move(wave, WaveStatus.OPEN, actor=actor, details={"commitment": seed_commitment})
+            _queue_carry_over(wave)
     except IntegrityError:
         raise Conflict(details={"wave": "ANOTHER_WAVE_IS_OPEN"}) from None
+    return wave
+
+
+def _queue_carry_over(wave: Wave) -> None:
+    from prakerja.waves.tasks import wave_carry_over_task
+
+    wave_id = wave.pk
+    transaction.on_commit(lambda: wave_carry_over_task.delay(wave_id), robust=True)
+
+
+def wave_announce(*, wave: Wave, actor: Actor) -> Wave:
+    """Publish a drawn and fully credited wave: its inputs and result become public."""
+    with transaction.atomic():
+        wave = Wave.objects.select_for_update().get(pk=wave.pk)
+        if wave.status == WaveStatus.SELECTED and wave.credited_at is None:
+            raise WaveNotCredited(details={"wave": wave.number})
+        _move(wave, WaveStatus.ANNOUNCED, actor=actor)
     return wave
 
 
@@ -256,9 +280,16 @@ def wave_join(*, wave: Wave, registrant: "Registrant", actor: Actor) -> WaveAppl
     missing = layers_missing_for(wave, registrant)
     if missing:
         raise NotVerified(details={"layers": missing})
+    from prakerja.waves.priorities import priority_for
+
     try:
         with transaction.atomic():
-            application = WaveApplication.objects.create(wave=wave, registrant=registrant)
+            application = WaveApplication.objects.create(
+                wave=wave,
+                registrant=registrant,
+                province_code=registrant.province_code,
+                priority=priority_for(wave, registrant),
+            )
             audit_record(
                 actor=actor,
                 event_type="wave.applied",

@@ -1,0 +1,323 @@
+"""`wave_select`: the draw of a closed wave and the crediting of its participants.
+
+Two durable steps. The draw is one transaction: re-check the candidates, draw by the published rule,
+record outcomes and participants (with card numbers and deadlines), mark the wave selected. Crediting
+then runs in chunks (several Celery workers may take them), each one transaction that credits its
+participants in the ledger and queues their messages. Calling `wave_select` again on a drawn wave
+only finishes the crediting: ledger keys per participant and scheme make a repeated chunk a no-op.
+"""
+
+import datetime
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from prakerja.common.actors import Actor
+from prakerja.common.errors import Conflict, ValidationFailed
+from prakerja.common.sqlsets import pair_rows, value_rows
+from prakerja.common.timeutil import WIB
+from prakerja.registration.models import ExclusionEntry, Registrant
+from prakerja.waves import crediting
+from prakerja.waves.cards import card_number_new
+from prakerja.waves.draw import (
+    Buckets,
+    Candidate,
+    PrefixTooShort,
+    draw,
+    initial_buckets,
+    row_threshold,
+)
+from prakerja.waves.lottery import commitment, rank, rank60, rank60_sql
+from prakerja.waves.models import (
+    ApplicationOutcome,
+    LifetimeBlock,
+    Participant,
+    ParticipantStatus,
+    ProgramScheme,
+    Verification,
+    Wave,
+    WaveApplication,
+    WaveStatus,
+)
+from prakerja.waves.priorities import priorities_refresh_lists
+from prakerja.waves.services import WaveTransitionRefused, _move
+
+APPS = WaveApplication._meta.db_table
+REG = Registrant._meta.db_table
+PART = Participant._meta.db_table
+BLOCK = LifetimeBlock._meta.db_table
+EXCL = ExclusionEntry._meta.db_table
+RECHECK_CHUNK = 20_000
+
+
+class SeedMismatch(Conflict):
+    code = "SEED_MISMATCH"
+    message_id = (
+        "Seed yang dibuka tidak cocok dengan komitmen yang diumumkan saat gelombang dibuka."
+    )
+    message_en = "The revealed seed does not match the commitment published when the wave opened."
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    wave: Wave
+    selected: int
+    ineligible: int
+    quota: int
+
+
+def wave_select(*, wave: Wave, seed: str, actor: Actor) -> SelectionResult:
+    """Reveal the seed, draw the wave's participants and credit them. On a wave already drawn
+    (a re-run after a crash, or a second click) it credits whoever is not credited yet."""
+    if not seed:
+        raise ValidationFailed(details={"seed": "REQUIRED"})
+    wave = Wave.objects.select_related("scheme").get(pk=wave.pk)
+    if commitment(seed) != wave.seed_commitment:
+        raise SeedMismatch(details={"wave": wave.number})
+    if wave.status == WaveStatus.CLOSED:
+        _draw_and_record(wave_id=wave.pk, seed=seed, actor=actor)
+    elif wave.status not in (WaveStatus.SELECTED, WaveStatus.ANNOUNCED):
+        raise WaveTransitionRefused(
+            details={"wave": wave.number, "from": wave.status, "to": WaveStatus.SELECTED},
+            current=wave.status,
+            target=WaveStatus.SELECTED,
+        )
+    crediting.wave_credit(wave_id=wave.pk, actor=actor)
+    wave.refresh_from_db()
+    counts = dict(
+        WaveApplication.objects.filter(wave=wave)
+        .exclude(outcome=ApplicationOutcome.PENDING)
+        .values_list("outcome")
+        .annotate(n=Count("id"))
+    )
+    return SelectionResult(
+        wave=wave,
+        selected=counts.get(ApplicationOutcome.SELECTED, 0),
+        ineligible=counts.get(ApplicationOutcome.INELIGIBLE, 0),
+        quota=wave.quota + wave.quota_freed,
+    )
+
+
+def _draw_and_record(*, wave_id: int, seed: str, actor: Actor) -> None:
+    with transaction.atomic():
+        wave = Wave.objects.select_for_update().select_related("scheme").get(pk=wave_id)
+        # Draws run one at a time: each counts the families of the participants drawn before it.
+        ProgramScheme.objects.select_for_update().filter(pk=wave.scheme_id).first()
+        if wave.status != WaveStatus.CLOSED:
+            return  # another process drew it between our read and our lock
+        scheme = wave.scheme
+        freed = Participant.objects.filter(
+            status=ParticipantStatus.REVOKED, quota_returned_to__isnull=True
+        ).update(quota_returned_to=wave)
+        quota = wave.quota + freed
+        priorities_refresh_lists(wave)
+        sizes = _bucket_sizes(wave.pk)
+        buckets = initial_buckets(
+            sizes=sizes,
+            quota=quota,
+            priority_order=list(wave.priority_order),
+            province_quotas=dict(wave.province_quotas),
+        )
+        while True:
+            candidates = _recheck(wave, _fetch(wave, seed, buckets, list(sizes)))
+            try:
+                chosen = draw(
+                    candidates,
+                    buckets=buckets,
+                    quota=quota,
+                    max_per_family=scheme.max_participants_per_family,
+                    family_used=_family_used({c.family for c in candidates}),
+                    priority_order=list(wave.priority_order),
+                    province_quotas=dict(wave.province_quotas),
+                )
+                break
+            except PrefixTooShort as short:
+                buckets.lengthen(short.bucket)
+        ineligible: dict[str, list[int]] = {}
+        for candidate in candidates:
+            if candidate.ineligible:
+                ineligible.setdefault(candidate.ineligible, []).append(candidate.id)
+        _record_outcomes(chosen, ineligible)
+        now = timezone.now()
+        _insert_participants(wave, chosen, selected_at=now, deadline=_deadline(now, scheme))
+        wave.seed = seed
+        wave.quota_freed = freed
+        wave.selected_at = now
+        _move(
+            wave,
+            WaveStatus.SELECTED,
+            actor=actor,
+            details={
+                "seed": seed,
+                "quota": wave.quota,
+                "quota_freed": freed,
+                "selected": len(chosen),
+                "ineligible": {reason: len(ids) for reason, ids in ineligible.items()},
+            },
+        )
+
+
+def _deadline(selected_at: datetime.datetime, scheme: ProgramScheme) -> datetime.datetime:
+    """The end (23:59:59 WIB) of the window's last day, counted from the day of selection."""
+    last_day = selected_at.astimezone(WIB).date() + datetime.timedelta(
+        days=scheme.first_purchase_window_days
+    )
+    return datetime.datetime.combine(last_day, datetime.time(23, 59, 59), tzinfo=WIB)
+
+
+def _bucket_sizes(wave_id: int) -> dict[tuple[str, str], int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT priority, province_code, count(*) FROM {APPS} "  # noqa: S608 - model constants
+            "WHERE wave_id = %s AND outcome = %s GROUP BY priority, province_code",
+            [wave_id, ApplicationOutcome.PENDING],
+        )
+        return {(priority, province): n for priority, province, n in cursor.fetchall()}
+
+
+def _fetch(
+    wave: Wave, seed: str, buckets: Buckets, combos: list[tuple[str, str]]
+) -> list[Candidate]:
+    """Every pending application whose rank60 is below its row's threshold: one scan of the wave's
+    applications, the HMAC computed once per row inside the database. `combos` are the
+    (priority, province) pairs present."""
+    if not combos:
+        return []
+    table = " UNION ALL ".join(
+        ["SELECT %s AS priority, %s AS province, CAST(%s AS bigint) AS threshold"] * len(combos)
+    )
+    table_params: list[Any] = []
+    for priority, province in combos:
+        table_params += [priority, province, row_threshold(buckets, priority, province)]
+    rank_sql, rank_params = rank60_sql(connection.vendor, seed, "a.id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT a.id, a.province_code, a.priority FROM {APPS} a "  # noqa: S608
+            f"JOIN ({table}) t ON t.priority = a.priority AND t.province = a.province_code "
+            f"WHERE a.wave_id = %s AND a.outcome = %s AND {rank_sql} < t.threshold",
+            [*table_params, wave.pk, ApplicationOutcome.PENDING, *rank_params],
+        )
+        rows = cursor.fetchall()
+    candidates = []
+    for application_id, province, priority in rows:
+        full = rank(seed, application_id)
+        candidates.append(Candidate(application_id, province, priority, full, rank60(full)))
+    return candidates
+
+
+def _recheck(wave: Wave, candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates with their family and, where they no longer qualify, the reason: exclusion
+    lists, lifetime blocks, earlier participation, account, age, schooling and verification layers
+    are read again now, whatever they were when the person joined."""
+    scheme = wave.scheme
+    today = timezone.localdate(timezone=WIB)
+    try:
+        born_by = today.replace(year=today.year - scheme.min_age_years)
+    except ValueError:  # 29 February
+        born_by = today.replace(year=today.year - scheme.min_age_years, day=28)
+    layers = ["email", "nik", "phone", "eligibility"] + (
+        ["face"] if wave.verification == Verification.FACE else []
+    )
+    unverified = " OR ".join(f"r.{layer}_status <> 'passed'" for layer in layers)
+    facts: dict[int, tuple[str, str]] = {}
+    ids = [c.id for c in candidates]
+    for start in range(0, len(ids), RECHECK_CHUNK):
+        rows_sql, rows_param = value_rows(ids[start : start + RECHECK_CHUNK], "bigint")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT a.id, r.id, r.kk_index, CASE "  # noqa: S608 - model constants
+                "WHEN p.id IS NOT NULL THEN 'ALREADY_PARTICIPANT' "
+                "WHEN b.id IS NOT NULL THEN 'LIFETIME_BLOCK' "
+                f"WHEN EXISTS (SELECT 1 FROM {EXCL} e WHERE e.nik_index = r.nik_index) "
+                "THEN 'EXCLUDED' "
+                "WHEN NOT r.is_active THEN 'ACCOUNT_CLOSED' "
+                "WHEN r.in_school THEN 'IN_SCHOOL' "
+                "WHEN r.birth_date > %s THEN 'UNDER_AGE' "
+                f"WHEN {unverified} THEN 'NOT_VERIFIED' "
+                "ELSE '' END "
+                f"FROM {APPS} a JOIN {REG} r ON r.id = a.registrant_id "
+                f"LEFT JOIN {PART} p ON p.registrant_id = r.id "
+                f"LEFT JOIN {BLOCK} b ON b.nik_index = r.nik_index "
+                f"WHERE a.id IN {rows_sql}",
+                [born_by, rows_param],
+            )
+            for application_id, registrant_id, kk_index, reason in cursor.fetchall():
+                facts[application_id] = (family_of(kk_index, registrant_id), reason)
+    return [
+        Candidate(c.id, c.province, c.priority, c.rank, c.rank60, facts[c.id][0], facts[c.id][1])
+        for c in candidates
+    ]
+
+
+def family_of(kk_index: str, registrant_id: int) -> str:
+    """The family a registrant counts in: the family card's blind index, or the person alone when
+    the registry gave no family card."""
+    return kk_index or f"r:{registrant_id}"
+
+
+def _family_used(families: set[str]) -> dict[str, int]:
+    """Participants drawn so far per family card, for the families among the candidates."""
+    kks = sorted(f for f in families if not f.startswith("r:"))
+    used: dict[str, int] = {}
+    for start in range(0, len(kks), RECHECK_CHUNK):
+        rows_sql, rows_param = value_rows(kks[start : start + RECHECK_CHUNK], "varchar")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT r.kk_index, count(*) FROM {PART} p "  # noqa: S608 - model constants
+                f"JOIN {REG} r ON r.id = p.registrant_id "
+                f"WHERE r.kk_index IN {rows_sql} GROUP BY r.kk_index",
+                [rows_param],
+            )
+            used.update(dict(cursor.fetchall()))
+    return used
+
+
+def _record_outcomes(chosen: list[int], ineligible: dict[str, list[int]]) -> None:
+    updates = [(ApplicationOutcome.SELECTED, "", chosen)] + [
+        (ApplicationOutcome.INELIGIBLE, reason, ids) for reason, ids in sorted(ineligible.items())
+    ]
+    for outcome, reason, ids in updates:
+        for start in range(0, len(ids), RECHECK_CHUNK):
+            rows_sql, rows_param = value_rows(ids[start : start + RECHECK_CHUNK], "bigint")
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {APPS} SET outcome = %s, outcome_reason = %s "  # noqa: S608
+                    f"WHERE id IN {rows_sql}",
+                    [outcome, reason, rows_param],
+                )
+
+
+def _insert_participants(
+    wave: Wave, chosen: list[int], *, selected_at: datetime.datetime, deadline: datetime.datetime
+) -> None:
+    """One row per selected application, set-based; a card number that happens to exist already
+    (about one draw in a thousand at national scale) makes that chunk draw new numbers."""
+    adapt = connection.ops.adapt_datetimefield_value
+    for start in range(0, len(chosen), RECHECK_CHUNK):
+        chunk = chosen[start : start + RECHECK_CHUNK]
+        for attempt in range(5):
+            pairs = [(application_id, card_number_new()) for application_id in chunk]
+            rows_sql, rows_params = pair_rows(pairs, ("bigint", "varchar"))
+            try:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    cursor.execute(
+                        f"INSERT INTO {PART} (registrant_id, wave_id, application_id, "  # noqa: S608
+                        "scheme_id, card_number, selected_at, purchase_deadline, status, "
+                        "first_purchase_at, revoked_at, quota_returned_to_id, credited_at) "
+                        "SELECT a.registrant_id, a.wave_id, a.id, %s, v.b, %s, %s, %s, "
+                        f"NULL, NULL, NULL, NULL FROM {rows_sql} v JOIN {APPS} a ON a.id = v.a",
+                        [
+                            wave.scheme_id,
+                            adapt(selected_at),
+                            adapt(deadline),
+                            ParticipantStatus.ACTIVE,
+                            *rows_params,
+                        ],
+                    )
+                break
+            except IntegrityError:
+                if attempt == 4:
+                    raise
