@@ -1,10 +1,15 @@
+import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from django.db.models import TextChoices
+from django.utils import timezone
 
 from prakerja.common.errors import NotFound
 from prakerja.waves.models import ProgramScheme
 
 if TYPE_CHECKING:
-    from prakerja.waves.models import Wave, WaveApplication
+    from prakerja.waves.models import Participant, Wave, WaveApplication
 
 
 class NoActiveScheme(NotFound):
@@ -34,3 +39,59 @@ def registrant_applications(registrant_id: int) -> list["WaveApplication"]:
         .select_related("wave")
         .order_by("-wave__number")
     )
+
+
+@dataclass(frozen=True)
+class ParticipantCard:
+    """What a participant sees of membership: card, balance, deadline and standing."""
+
+    participant: "Participant"
+    balance_idr: int
+    days_left: (
+        int | None
+    )  # whole days until the first-purchase deadline; None once it no longer applies
+
+
+def participant_card(registrant_id: int) -> ParticipantCard | None:
+    from prakerja.ledger.models import AccountKind
+    from prakerja.ledger.selectors import account_balance
+    from prakerja.waves.models import Participant, ParticipantStatus
+
+    participant = (
+        Participant.objects.filter(registrant_id=registrant_id)
+        .select_related("wave", "scheme")
+        .first()
+    )
+    if participant is None:
+        return None
+    balance = account_balance(kind=AccountKind.TRAINING_BALANCE, owner_id=participant.pk)
+    days_left = None
+    if participant.status == ParticipantStatus.ACTIVE and participant.first_purchase_at is None:
+        remaining = participant.purchase_deadline - timezone.now()
+        days_left = max(0, math.ceil(remaining.total_seconds() / 86400))
+    return ParticipantCard(participant=participant, balance_idr=balance, days_left=days_left)
+
+
+class Result(TextChoices):
+    WAITING = "waiting", "Waiting for the draw"
+    SELECTED = "selected", "Selected"
+    NOT_SELECTED = "not_selected", "Not selected"
+    INELIGIBLE = "ineligible", "Not eligible at the draw"
+    WAVE_CANCELLED = "cancelled", "Wave cancelled"
+
+
+def application_result(application: "WaveApplication") -> str:
+    """The result a person sees for one application. The draw writes only the selected and the
+    ineligible it met; a pending application of a drawn wave was not selected."""
+    from prakerja.waves.models import ApplicationOutcome, WaveStatus
+
+    if application.outcome == ApplicationOutcome.SELECTED:
+        return Result.SELECTED
+    if application.outcome == ApplicationOutcome.INELIGIBLE:
+        return Result.INELIGIBLE
+    status = application.wave.status
+    if status in (WaveStatus.SELECTED, WaveStatus.ANNOUNCED):
+        return Result.NOT_SELECTED
+    if status == WaveStatus.CANCELLED:
+        return Result.WAVE_CANCELLED
+    return Result.WAITING
