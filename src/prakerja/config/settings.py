@@ -147,6 +147,11 @@ CELERY_TIMEZONE = "UTC"
 PERIODIC_JOBS = {
     "registry-retry-due": ("prakerja.registration.registry_retry_due", 30),
     "throttle-prune": ("prakerja.throttle.prune", 3600),
+    "notifications-send": ("prakerja.notifications.send_due", 10),
+    # Hourly although they are daily duties: both are idempotent, and a deadline is met within the
+    # hour rather than up to a day late.
+    "participants-revoke-due": ("prakerja.waves.revoke_due", 3600),
+    "purchase-reminders": ("prakerja.waves.purchase_reminders", 3600),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": float(seconds)}
