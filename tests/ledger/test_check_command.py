@@ -7,22 +7,20 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from prakerja.ledger.models import AccountKind
-from prakerja.ledger.services import Posting, accounts_ensure, transactions_post_bulk
+from prakerja.ledger.selectors import account_balance
 from prakerja.ops.demo import demo_seed
+from prakerja.ops.demo_program import demo_program_seed
 
 
-def test_check_passes_on_demo_data_with_money_moved(book, actor, capsys):
+def test_check_passes_on_demo_data_with_money_moved(db, capsys):
     demo_seed()
-    accounts = accounts_ensure(kind=AccountKind.TRAINING_BALANCE, owner_ids=[1, 2])
-    transactions_post_bulk(
-        kind="training_credit",
-        postings=[Posting(f"c{o}", ((book.budget.pk, -10), (a, 10))) for o, a in accounts.items()],
-        actor=actor,
-    )
+    demo_program_seed()  # wave 1 drawn: 40 participants credited
+    demo_program_seed()  # a restarted demo adds nothing
 
     call_command("ledger", "check")
 
-    assert capsys.readouterr().out.startswith("ledger check OK: 5 accounts, 2 transactions")
+    assert capsys.readouterr().out.startswith("ledger check OK: 43 accounts, 40 transactions")
+    assert account_balance(kind=AccountKind.PROGRAM_BUDGET) == -40 * 1_000_000
 
 
 def test_check_names_the_account_whose_balance_row_was_corrupted(book, capsys):

@@ -9,6 +9,7 @@ from django.db import connection
 from prakerja.config import env
 from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module, sandbox_port
 from prakerja.ops.demo import demo_seed
+from prakerja.ops.demo_program import demo_program_seed
 from prakerja.ops.processes import Service, Supervisor, prakerja_argv
 
 
@@ -25,6 +26,7 @@ class Command(BaseCommand):
         )
         call_command("migrate", interactive=False, verbosity=0)
         logins = demo_seed()
+        program_lines = demo_program_seed()
         connection.close()  # the children open their own connections
 
         base = f"http://{options['host']}:{options['port']}"
@@ -63,6 +65,7 @@ class Command(BaseCommand):
             f"  Participant API:         {base}/api/v1/docs",
             "Logins:",
             *(f"  {login.role}: {login.username} / {login.password}" for login in logins),
+            *program_lines,
             *sandbox_lines,
             f"Logs: {supervisor.log_dir}/",
             "Press Ctrl-C to stop. / Tekan Ctrl-C untuk berhenti.",
