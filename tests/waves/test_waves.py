@@ -10,6 +10,7 @@ from django.utils import timezone
 from prakerja.audit.models import AuditEvent
 from prakerja.common.actors import Actor
 from prakerja.common.errors import Conflict, ValidationFailed
+from prakerja.notifications.services import notifications_send_due
 from prakerja.registration import services as registration
 from prakerja.waves import services
 from prakerja.waves.models import Verification, Wave, WaveApplication, WaveStatus
@@ -161,13 +162,14 @@ def test_a_closed_wave_takes_no_applications(journey, people, django_capture_on_
 
 
 def test_postponing_keeps_applications_and_tells_every_applicant(
-    journey, people, django_capture_on_commit_callbacks
+    journey, people, sms, django_capture_on_commit_callbacks
 ):
     wave = open_wave()
     applicants = [verified(journey, people, django_capture_on_commit_callbacks) for _ in range(3)]
     for registrant in applicants:
         services.wave_join(wave=wave, registrant=registrant, actor=OPERATOR)
     mail.outbox.clear()
+    sms.sent.clear()
     later, much_later = dates(30)[1], dates(37)[1]
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -182,8 +184,10 @@ def test_postponing_keeps_applications_and_tells_every_applicant(
     wave.refresh_from_db()
     assert (wave.status, wave.opens_at) == ("postponed", later)
     assert WaveApplication.objects.filter(wave=wave).count() == 3
+    assert notifications_send_due() == 6  # an SMS and an email each
     assert sorted(m.to[0] for m in mail.outbox) == sorted(r.email for r in applicants)
-    assert all("ditunda" in m.subject for m in mail.outbox)
+    assert all(m.subject == "Kartu Prakerja: gelombang 1 ditunda" for m in mail.outbox)
+    assert sorted(to for to, _, _ in sms.sent) == sorted(r.phone for r in applicants)
     event = AuditEvent.objects.get(event_type="wave.postponed")
     assert event.details["reason"] == "data backlog review"
     # and it opens again on its new dates

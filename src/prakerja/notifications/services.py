@@ -32,7 +32,7 @@ def notifications_queue_select(
 ) -> int:
     """Queue `kind` on each channel for every row of `source_sql`, a SELECT of
     (registrant_id, subject_id), in one statement. A message already queued under the same
-    kind, key, subject and channel is left alone, so a re-run queues nothing twice. Returns how many
+    kind, key, subject, registrant and channel is left alone, so a re-run queues nothing twice. Returns how many
     were queued now. Runs in the caller's transaction: the messages exist if the change commits."""
     if connection.vendor == "postgresql":
         payload = "jsonb_build_object('subject', s.subject_id) || %s::jsonb"
@@ -46,7 +46,8 @@ def notifications_queue_select(
         f"INSERT INTO {N} (registrant_id, channel, kind, params, dedupe_key, status, attempts, "  # noqa: S608 - names are model constants
         "next_attempt_at, last_error, created_at) "
         f"SELECT s.registrant_id, c.channel, %s, {payload}, "
-        "%s || CAST(s.subject_id AS varchar(20)) || ':' || c.channel, 'queued', 0, %s, '', %s "
+        "%s || CAST(s.subject_id AS varchar(20)) || ':' || CAST(s.registrant_id AS varchar(20)) "
+        "|| ':' || c.channel, 'queued', 0, %s, '', %s "
         f"FROM ({source_sql}) AS s CROSS JOIN ({channel_rows}) AS c WHERE true "
         "ON CONFLICT (dedupe_key) DO NOTHING"
     )

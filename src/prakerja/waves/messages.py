@@ -4,7 +4,7 @@ from prakerja.common.money import format_rupiah
 from prakerja.common.timeutil import format_wib
 from prakerja.notifications.messages import Text, message
 from prakerja.notifications.models import Notification
-from prakerja.waves.models import Participant
+from prakerja.waves.models import Participant, Wave
 
 
 def _participant(notification: Notification) -> Participant:
@@ -77,3 +77,33 @@ def participant_revoked(notification: Notification) -> Text:
         "dicabut. Saldo dikembalikan ke negara dan NIK ini tidak dapat ikut lagi."
     )
     return Text(sms=sms, subject="Kepesertaan Kartu Prakerja Anda dicabut", body=sms)
+
+
+@message("wave_postponed")
+def wave_postponed(notification: Notification) -> Text:
+    wave = Wave.objects.get(pk=notification.params["subject"])
+    if notification.registrant.language == "en":
+        sms = (
+            f"Kartu Prakerja: wave {wave.number} is postponed. Your application stays. New dates: "
+            f"{format_wib(wave.opens_at, language='en')} to "
+            f"{format_wib(wave.closes_at, language='en')}."
+        )
+        return Text(sms=sms, subject=f"Kartu Prakerja: wave {wave.number} postponed", body=sms)
+    sms = (
+        f"Kartu Prakerja: gelombang {wave.number} ditunda. Pendaftaran Anda tetap tercatat. "
+        f"Jadwal baru: {format_wib(wave.opens_at)} sampai {format_wib(wave.closes_at)}."
+    )
+    return Text(sms=sms, subject=f"Kartu Prakerja: gelombang {wave.number} ditunda", body=sms)
+
+
+@message("wave_cancelled")
+def wave_cancelled(notification: Notification) -> Text:
+    wave = Wave.objects.get(pk=notification.params["subject"])
+    if notification.registrant.language == "en":
+        sms = f"Kartu Prakerja: wave {wave.number} is cancelled. You can apply to the next wave."
+        return Text(sms=sms, subject=f"Kartu Prakerja: wave {wave.number} cancelled", body=sms)
+    sms = (
+        f"Kartu Prakerja: gelombang {wave.number} dibatalkan. "
+        "Anda dapat mendaftar di gelombang berikutnya."
+    )
+    return Text(sms=sms, subject=f"Kartu Prakerja: gelombang {wave.number} dibatalkan", body=sms)

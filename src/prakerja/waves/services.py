@@ -254,10 +254,19 @@ def wave_cancel(*, wave: Wave, reason: str, actor: Actor) -> Wave:
 
 
 def _queue_applicant_notice(wave: Wave, what: str) -> None:
-    from prakerja.waves.tasks import wave_notice_task
+    """Tell everyone who applied, through the outbox, in this transaction: set-based, so a wave of
+    millions is one statement. Each postponement (new dates) is a new message."""
+    from prakerja.notifications.services import notifications_queue_select
 
-    wave_id = wave.pk
-    transaction.on_commit(lambda: wave_notice_task.delay(wave_id, what), robust=True)
+    notifications_queue_select(
+        kind=f"wave_{what}",
+        key=f"{wave.pk}:{wave.opens_at.isoformat()}" if what == "postponed" else str(wave.pk),
+        source_sql=(
+            f"SELECT registrant_id, wave_id AS subject_id FROM {WaveApplication._meta.db_table} "  # noqa: S608
+            "WHERE wave_id = %s"
+        ),
+        params=[wave.pk],
+    )
 
 
 def layers_missing_for(wave: Wave, registrant: "Registrant") -> list[str]:
