@@ -32,8 +32,9 @@ def notifications_queue_select(
 ) -> int:
     """Queue `kind` on each channel for every row of `source_sql`, a SELECT of
     (registrant_id, subject_id), in one statement. A message already queued under the same
-    kind, key, subject, registrant and channel is left alone, so a re-run queues nothing twice. Returns how many
-    were queued now. Runs in the caller's transaction: the messages exist if the change commits."""
+    kind, key, subject, registrant and channel is left alone, so a re-run queues nothing twice.
+    Returns how many were queued now. Runs in the caller's transaction: the messages exist if and
+    only if the change commits."""
     if connection.vendor == "postgresql":
         payload = "jsonb_build_object('subject', s.subject_id) || %s::jsonb"
         channel_rows = " UNION ALL ".join(["SELECT %s::varchar AS channel"] * len(channels))
