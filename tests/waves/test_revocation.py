@@ -12,6 +12,7 @@ from prakerja.notifications.models import Notification
 from prakerja.waves.models import LifetimeBlock, Participant, WaveApplication
 from prakerja.waves.revocation import participants_revoke_due, purchase_reminders_queue
 from prakerja.waves.selection import wave_select
+from prakerja.waves.services import AlreadyParticipant
 from tests.waves.factory import OPERATOR, closed, join, open_wave, verified
 
 pytestmark = pytest.mark.django_db
@@ -127,3 +128,17 @@ def test_reminders_go_out_seven_three_and_one_day_before_once_each():
     assert sorted(
         reminders.filter(params__days=1).values_list("params__subject", flat=True)
     ) == sorted([c.pk, c.pk, b.pk, b.pk])
+
+
+def test_a_participant_or_revoked_nik_cannot_join_a_later_wave():
+    active, revoked = drawn(2)
+    Participant.objects.filter(pk=revoked.pk).update(
+        purchase_deadline=timezone.now() - datetime.timedelta(days=1)
+    )
+    participants_revoke_due(actor=OPERATOR)
+    wave = open_wave(quota=5, seed="later")
+    for participant in (active, revoked):
+        with pytest.raises(AlreadyParticipant) as refused:
+            join(wave, [participant.registrant])
+        assert refused.value.code == "ALREADY_PARTICIPANT"
+    assert WaveApplication.objects.filter(wave=wave).count() == 0

@@ -8,7 +8,15 @@ from django.forms.models import model_to_dict
 from prakerja.audit.services import audit_record
 from prakerja.common.actors import Actor
 from prakerja.common.errors import Conflict, ValidationFailed
-from prakerja.waves.models import ProgramScheme, Verification, Wave, WaveApplication, WaveStatus
+from prakerja.waves.models import (
+    LifetimeBlock,
+    Participant,
+    ProgramScheme,
+    Verification,
+    Wave,
+    WaveApplication,
+    WaveStatus,
+)
 
 if TYPE_CHECKING:
     from prakerja.registration.models import Registrant
@@ -82,6 +90,14 @@ class AlreadyApplied(Conflict):
     code = "ALREADY_APPLIED"
     message_id = "Anda sudah mendaftar di gelombang ini."
     message_en = "You have already applied to this wave."
+
+
+class AlreadyParticipant(Conflict):
+    code = "ALREADY_PARTICIPANT"
+    message_id = (
+        "Anda sudah menjadi peserta Kartu Prakerja; setiap NIK hanya sekali menjadi peserta."
+    )
+    message_en = "You are already a Kartu Prakerja participant; each NIK can be one only once."
 
 
 class NotVerified(Conflict):
@@ -286,6 +302,11 @@ def wave_join(*, wave: Wave, registrant: "Registrant", actor: Actor) -> WaveAppl
     requires it), once per wave."""
     if wave.status != WaveStatus.OPEN:
         raise WaveNotOpen(details={"wave": wave.number, "status": wave.status})
+    if (
+        Participant.objects.filter(registrant=registrant).exists()
+        or LifetimeBlock.objects.filter(nik_index=registrant.nik_index).exists()
+    ):
+        raise AlreadyParticipant(details={"wave": wave.number})
     missing = layers_missing_for(wave, registrant)
     if missing:
         raise NotVerified(details={"layers": missing})
