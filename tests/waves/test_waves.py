@@ -60,6 +60,8 @@ def test_waves_are_numbered_and_start_as_drafts():
             "CLOSES_BEFORE_OPENS",
         ),
         ({"province_quotas": {"99": 5}}, "province_quotas", "PROVINCE_QUOTA_INVALID"),
+        ({"province_quotas": {"94": "5"}}, "province_quotas", "PROVINCE_QUOTA_INVALID"),
+        ({"province_quotas": {"94": True}}, "province_quotas", "PROVINCE_QUOTA_INVALID"),
         (
             {"province_quotas": {"32": 150, "31": 100}},
             "province_quotas",

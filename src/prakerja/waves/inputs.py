@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from prakerja.common.crypto import blind_index
 from prakerja.common.errors import Conflict
@@ -38,9 +38,14 @@ def family_token(wave: Wave, family: str) -> str:
 
 
 def selection_inputs_chunks(wave: Wave) -> Iterator[str]:
-    """inputs.json of a drawn wave, as text chunks."""
+    """inputs.json of a drawn wave, as text chunks. Refuses a wave not drawn at once, before the
+    first chunk is asked for, so a caller can answer with an error instead of half a file."""
     if wave.status not in (WaveStatus.SELECTED, WaveStatus.ANNOUNCED) or not wave.seed:
         raise WaveNotDrawn(details={"wave": wave.number, "status": wave.status})
+    return _chunks(wave)
+
+
+def _chunks(wave: Wave) -> Iterator[str]:
     head = {
         "wave": wave.number,
         "seed": wave.seed,
@@ -52,7 +57,8 @@ def selection_inputs_chunks(wave: Wave) -> Iterator[str]:
     }
     yield json.dumps(head)[:-1] + ', "applications": ['
     first = True
-    with connection.cursor() as cursor:
+    # A server-side cursor on PostgreSQL: rows arrive FETCH at a time, never the whole wave at once.
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
         cursor.execute(
             f"SELECT a.id, a.province_code, a.priority, r.kk_index, r.id FROM {APPS} a "  # noqa: S608
             f"JOIN {REG} r ON r.id = a.registrant_id WHERE a.wave_id = %s AND a.outcome <> %s "

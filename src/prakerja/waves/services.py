@@ -150,9 +150,10 @@ def wave_create(
     bad_provinces = [
         c for c in province_quotas if (r := region(c)) is None or r.level != "province"
     ]
-    if bad_provinces or any(int(n) < 1 for n in province_quotas.values()):
+    counts = [n for n in province_quotas.values() if isinstance(n, int) and not isinstance(n, bool)]
+    if bad_provinces or len(counts) != len(province_quotas) or any(n < 1 for n in counts):
         problems["province_quotas"] = "PROVINCE_QUOTA_INVALID"
-    elif sum(province_quotas.values()) > quota:
+    elif sum(counts) > quota:
         problems["province_quotas"] = "PROVINCE_QUOTAS_EXCEED_QUOTA"
     known = priority_groups_known()
     if any(g not in known for g in priority_order) or len(set(priority_order)) != len(
