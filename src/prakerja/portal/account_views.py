@@ -1,8 +1,10 @@
 """Participant pages for registration: sign up, sign in and out, password reset, and the status
-page where each verification layer is shown and acted on. Views parse input, call one service and
-render; refusals come back as messages next to the fields they concern."""
+page where each verification layer is shown and acted on, with the person's waves, their results and,
+for a participant, the card. Views parse input, call one service and render; refusals come back as
+messages next to the fields they concern."""
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
@@ -10,7 +12,8 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
+from django.utils.functional import Promise
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -28,7 +31,14 @@ from prakerja.registration.field_errors import field_error_text
 from prakerja.registration.models import Registrant
 from prakerja.registration.selectors import registrant_fully_verified, registrant_layers
 from prakerja.waves import services as waves
-from prakerja.waves.selectors import registrant_applications, wave_open
+from prakerja.waves.models import ParticipantStatus, ProgramScheme, WaveApplication, WaveStatus
+from prakerja.waves.selectors import (
+    ParticipantCard,
+    application_result,
+    participant_card,
+    registrant_applications,
+    wave_open,
+)
 
 
 def _language() -> str:
@@ -142,17 +152,145 @@ def verify_email_link(request: HttpRequest, token: str) -> HttpResponse:
     return redirect("portal:status")
 
 
+# A wave's status in the words a participant reads (WaveStatus labels are for operators).
+WAVE_STATUS_WORDS: dict[str, Promise] = {
+    WaveStatus.DRAFT: gettext_lazy("Not open yet"),
+    WaveStatus.OPEN: gettext_lazy("Open for registration"),
+    WaveStatus.CLOSED: gettext_lazy("Registration closed, the draw comes next"),
+    WaveStatus.SELECTED: gettext_lazy("Drawn"),
+    WaveStatus.ANNOUNCED: gettext_lazy("Result announced"),
+    WaveStatus.POSTPONED: gettext_lazy("Postponed"),
+    WaveStatus.CANCELLED: gettext_lazy("Cancelled"),
+}
+
+# Why the draw found an application no longer eligible (WaveApplication.outcome_reason, written by
+# waves.selection), and what the person can do about it.
+INELIGIBLE_WHY = {
+    "ALREADY_PARTICIPANT": gettext_lazy(
+        "You are already a Kartu Prakerja participant from an earlier wave. "
+        "A person can be a participant only once."
+    ),
+    "LIFETIME_BLOCK": gettext_lazy(
+        "Your earlier membership was revoked because no training was bought before the deadline. "
+        "After that, the same NIK cannot take part again."
+    ),
+    "EXCLUDED": gettext_lazy(
+        "Your NIK is on a list of people the program cannot accept, for example recipients of "
+        "other social assistance, civil servants, members of parliament or village officials."
+    ),
+    "ACCOUNT_CLOSED": gettext_lazy("Your account was closed before the draw."),
+    "IN_SCHOOL": gettext_lazy(
+        "Your details say that you are in school or university. "
+        "The program is for people who are not in formal education."
+    ),
+    "UNDER_AGE": gettext_lazy("On the day of the draw you were younger than %(age)s years."),
+    "NOT_VERIFIED": gettext_lazy(
+        "On the day of the draw, one of your verification steps was not passed."
+    ),
+}
+INELIGIBLE_TODO = {
+    "ALREADY_PARTICIPANT": gettext_lazy("Nothing: your card and its status are shown above."),
+    "LIFETIME_BLOCK": gettext_lazy("Nothing can be done: this decision is final."),
+    "EXCLUDED": gettext_lazy(
+        "If you think this is a mistake, contact the Kartu Prakerja help desk and name your wave."
+    ),
+    "ACCOUNT_CLOSED": gettext_lazy(
+        "If you did not close your account, contact the Kartu Prakerja help desk."
+    ),
+    "IN_SCHOOL": gettext_lazy(
+        "If you have left school or university, contact the Kartu Prakerja help desk."
+    ),
+    "UNDER_AGE": gettext_lazy("Join a wave that opens once you are %(age)s years old."),
+    "NOT_VERIFIED": gettext_lazy(
+        "Finish the verification steps below, then join the next wave when it opens."
+    ),
+}
+INELIGIBLE_OTHER = gettext_lazy(
+    "You did not meet the program's requirements on the day of the draw."
+)
+INELIGIBLE_OTHER_TODO = gettext_lazy("Contact the Kartu Prakerja help desk and name your wave.")
+URGENT_DAYS = 3  # the countdown is emphasised from this many days left
+
+
+@dataclass(frozen=True)
+class ApplicationView:
+    """One application as the status page explains it."""
+
+    application: WaveApplication
+    number: int
+    wave_status: str  # WaveStatus value
+    wave_status_words: str
+    result: str  # selectors.Result value
+    why: str  # ineligible: what the reason code means
+    todo: str  # ineligible: what to do next
+    carry_over: bool  # not selected: the scheme carries the person into the next wave
+    carried_into: int | None  # not selected: the wave number they were carried into, once done
+
+
+def _ineligible_words(reason: str, scheme: ProgramScheme) -> tuple[str, str]:
+    if not reason:
+        return "", ""
+    why = str(INELIGIBLE_WHY.get(reason, INELIGIBLE_OTHER))
+    todo = str(INELIGIBLE_TODO.get(reason, INELIGIBLE_OTHER_TODO))
+    if reason == "UNDER_AGE":
+        why, todo = why % {"age": scheme.min_age_years}, todo % {"age": scheme.min_age_years}
+    return why, todo
+
+
+def _application_views(applications: list[WaveApplication]) -> list[ApplicationView]:
+    schemes = ProgramScheme.objects.in_bulk({a.wave.scheme_id for a in applications})
+    carried_into = {a.carried_from_id: a.wave.number for a in applications if a.carried_from_id}
+    views = []
+    for a in applications:
+        scheme = schemes[a.wave.scheme_id]
+        why, todo = _ineligible_words(a.outcome_reason, scheme)
+        views.append(
+            ApplicationView(
+                application=a,
+                number=a.wave.number,
+                wave_status=a.wave.status,
+                wave_status_words=str(WAVE_STATUS_WORDS.get(a.wave.status, a.wave.status)),
+                result=application_result(a),
+                why=why,
+                todo=todo,
+                carry_over=scheme.carry_over_unselected,
+                carried_into=carried_into.get(a.wave_id),
+            )
+        )
+    return views
+
+
+def card_number_grouped(number: str) -> str:
+    """'1234567890123456' -> '1234 5678 9012 3456': easier to read out and to type in."""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+def _card_context(card: ParticipantCard | None) -> dict[str, object]:
+    if card is None:
+        return {"card": None}
+    participant = card.participant
+    return {
+        "card": card,
+        "card_number": card_number_grouped(participant.card_number),
+        "revoked": participant.status == ParticipantStatus.REVOKED,
+        "urgent": card.days_left is not None and card.days_left <= URGENT_DAYS,
+    }
+
+
 @registrant_required
 def status(request: HttpRequest, registrant: Registrant) -> HttpResponse:
     layers = registrant_layers(registrant, language=_language())
     open_wave, applications = wave_open(), registrant_applications(registrant.pk)
+    card = participant_card(registrant.pk)
     waiting = any(view.reason in ("REGISTRY_CHECKING", "REGISTRY_RETRYING") for view in layers)
     context = {
         "registrant": registrant,
         "layers": layers,
         "open_wave": open_wave,
-        "applications": applications,
+        "applications": _application_views(applications),
+        # A participant (active or revoked) can never be selected again: no invitation to join.
         "can_join": open_wave is not None
+        and card is None
         and not waves.layers_missing_for(open_wave, registrant)
         and all(a.wave_id != open_wave.pk for a in applications),
         "all_passed": registrant_fully_verified(registrant),
@@ -163,6 +301,7 @@ def status(request: HttpRequest, registrant: Registrant) -> HttpResponse:
             initial={"full_name": registrant.full_name, "birth_date": registrant.birth_date}
         ),
         "selfie_form": f.SelfieForm(),
+        **_card_context(card),
     }
     return render(request, "portal/status.html", context)
 

@@ -5,24 +5,31 @@
 import datetime
 import hashlib
 import secrets
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
-from ninja import File, NinjaAPI, Schema, Status
+from ninja import Field, File, NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
 from prakerja.common.actors import Actor
-from prakerja.common.errors import ApplicationError, ValidationFailed
+from prakerja.common.errors import ApplicationError, NotFound, ValidationFailed
 from prakerja.portal.session import client_ip
 from prakerja.registration import services
 from prakerja.registration.models import ApiToken, Registrant
 from prakerja.registration.selectors import registrant_layers
-from prakerja.waves.models import Wave
-from prakerja.waves.selectors import registrant_applications, wave_open
+from prakerja.waves.models import ParticipantStatus, Wave, WaveApplication
+from prakerja.waves.selectors import (
+    Result,
+    application_result,
+    participant_card,
+    registrant_applications,
+    wave_open,
+)
 from prakerja.waves.services import wave_join
 
 
@@ -51,7 +58,8 @@ participant_api = NinjaAPI(
     title="Kartu Prakerja — participant API",
     version="1",
     urls_namespace="participant_api",
-    description="Registration and verification for the participant mobile app. "
+    description="Registration and verification for the participant mobile app, the waves the "
+    "person joined with each result, and the Kartu Prakerja card once selected. "
     "Sign in with POST /auth/login and send the token as `Authorization: Bearer …`.",
 )
 
@@ -307,6 +315,26 @@ class ApplicationOut(Schema):
     wave: int
     outcome: str
     applied_at: datetime.datetime
+    result: Result = Field(
+        description="What the person is told: waiting (for the draw), selected, not_selected "
+        "(the wave is drawn and this application was not picked), ineligible (see `reason`) or "
+        "cancelled (the wave was cancelled)."
+    )
+    reason: str | None = Field(
+        description="Why the draw found the application ineligible, else null: "
+        "ALREADY_PARTICIPANT, LIFETIME_BLOCK, EXCLUDED, ACCOUNT_CLOSED, IN_SCHOOL, UNDER_AGE, "
+        "NOT_VERIFIED."
+    )
+
+
+def _application(application: WaveApplication) -> dict[str, Any]:
+    return {
+        "wave": application.wave.number,
+        "outcome": application.outcome,
+        "applied_at": application.applied_at,
+        "result": application_result(application),
+        "reason": application.outcome_reason or None,
+    }
 
 
 class NoOpenWave(ApplicationError):
@@ -316,7 +344,9 @@ class NoOpenWave(ApplicationError):
     message_en = "No wave is open at the moment. Try again later."
 
 
-@participant_api.get("/waves/open", response={200: WaveOut, **ERRORS}, tags=["waves"])
+@participant_api.get(
+    "/waves/open", response={200: WaveOut, 404: ErrorBody, **ERRORS}, tags=["waves"]
+)
 def open_wave(request: HttpRequest) -> Wave:
     wave = wave_open()
     if wave is None:
@@ -335,10 +365,8 @@ def apply(request: HttpRequest) -> Status:
     application = wave_join(
         wave=wave, registrant=registrant, actor=Actor.participant(registrant.pk)
     )
-    return Status(
-        201,
-        {"wave": wave.number, "outcome": application.outcome, "applied_at": application.applied_at},
-    )
+    application.wave = wave
+    return Status(201, _application(application))
 
 
 @participant_api.get(
@@ -348,7 +376,63 @@ def apply(request: HttpRequest) -> Status:
     tags=["waves"],
 )
 def applications(request: HttpRequest) -> list[dict]:
-    return [
-        {"wave": a.wave.number, "outcome": a.outcome, "applied_at": a.applied_at}
-        for a in registrant_applications(_me(request).pk)
-    ]
+    """The person's applications, newest wave first, each with the result they are told."""
+    return [_application(a) for a in registrant_applications(_me(request).pk)]
+
+
+class NotAParticipant(NotFound):
+    code = "NOT_A_PARTICIPANT"
+    message_id = (
+        "Anda belum menjadi peserta Kartu Prakerja. Ikuti gelombang yang dibuka dan tunggu hasil "
+        "seleksinya."
+    )
+    message_en = (
+        "You are not a Kartu Prakerja participant yet. Join an open wave and wait for its result."
+    )
+
+
+class ParticipantOut(Schema):
+    card_number: str = Field(description="16 digits, the last a Luhn check digit.")
+    status: ParticipantStatus = Field(
+        description="active, or revoked: no training was bought by the deadline, the balance "
+        "went back to the state and the NIK can never take part again."
+    )
+    wave: int = Field(description="Number of the wave the person was selected in.")
+    balance_idr: int = Field(description="Training balance left, in whole rupiah.")
+    purchase_deadline: datetime.datetime = Field(
+        description="Deadline for the first training purchase (UTC); the end of a day in WIB."
+    )
+    days_left: int | None = Field(
+        description="Calendar days (WIB) from today to the deadline's day: 0 on the last day; "
+        "null when the countdown does not apply (a first training was bought, membership is "
+        "revoked, or the deadline has passed)."
+    )
+    revoked_at: datetime.datetime | None = Field(description="When membership was revoked (UTC).")
+
+
+def _utc(moment: datetime.datetime | None) -> datetime.datetime | None:
+    return moment.astimezone(datetime.UTC) if moment is not None else None
+
+
+@participant_api.get(
+    "/me/participant",
+    response={200: ParticipantOut, 404: ErrorBody, 401: ErrorBody},
+    auth=BearerToken(),
+    tags=["waves"],
+)
+def participant(request: HttpRequest) -> dict:
+    """The person's Kartu Prakerja: card number, standing, training balance and the first-purchase
+    deadline. 404 NOT_A_PARTICIPANT until the person is selected in a wave."""
+    card = participant_card(_me(request).pk)
+    if card is None:
+        raise NotAParticipant()
+    p = card.participant
+    return {
+        "card_number": p.card_number,
+        "status": p.status,
+        "wave": p.wave.number,
+        "balance_idr": card.balance_idr,
+        "purchase_deadline": _utc(p.purchase_deadline),
+        "days_left": card.days_left,
+        "revoked_at": _utc(p.revoked_at),
+    }

@@ -1,4 +1,3 @@
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -6,6 +5,7 @@ from django.db.models import TextChoices
 from django.utils import timezone
 
 from prakerja.common.errors import NotFound
+from prakerja.common.timeutil import WIB
 from prakerja.waves.models import ProgramScheme
 
 if TYPE_CHECKING:
@@ -47,9 +47,10 @@ class ParticipantCard:
 
     participant: "Participant"
     balance_idr: int
-    days_left: (
-        int | None
-    )  # whole days until the first-purchase deadline; None once it no longer applies
+    # Calendar days (WIB) from today to the deadline's day: 0 on the last day. None when the
+    # countdown does not apply: a first training was bought, membership is revoked, or time is up.
+    days_left: int | None
+    window_over: bool  # active, nothing bought, deadline passed: revocation is next
 
 
 def participant_card(registrant_id: int) -> ParticipantCard | None:
@@ -65,11 +66,17 @@ def participant_card(registrant_id: int) -> ParticipantCard | None:
     if participant is None:
         return None
     balance = account_balance(kind=AccountKind.TRAINING_BALANCE, owner_id=participant.pk)
+    waiting = (
+        participant.status == ParticipantStatus.ACTIVE and participant.first_purchase_at is None
+    )
+    over = waiting and timezone.now() > participant.purchase_deadline
     days_left = None
-    if participant.status == ParticipantStatus.ACTIVE and participant.first_purchase_at is None:
-        remaining = participant.purchase_deadline - timezone.now()
-        days_left = max(0, math.ceil(remaining.total_seconds() / 86400))
-    return ParticipantCard(participant=participant, balance_idr=balance, days_left=days_left)
+    if waiting and not over:
+        last_day = participant.purchase_deadline.astimezone(WIB).date()
+        days_left = (last_day - timezone.localdate(timezone=WIB)).days
+    return ParticipantCard(
+        participant=participant, balance_idr=balance, days_left=days_left, window_over=over
+    )
 
 
 class Result(TextChoices):
