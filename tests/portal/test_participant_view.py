@@ -430,6 +430,7 @@ def test_api_applications_carry_result_and_reason(client):
     assert listed(chosen) == [
         {
             "wave": 1,
+            "wave_status": "selected",
             "outcome": "selected",
             "applied_at": applied,
             "result": "selected",
@@ -439,6 +440,7 @@ def test_api_applications_carry_result_and_reason(client):
     assert listed(other) == [
         {
             "wave": 2,
+            "wave_status": "open",
             "outcome": "pending",
             "applied_at": applied,
             "result": "waiting",
@@ -446,6 +448,7 @@ def test_api_applications_carry_result_and_reason(client):
         },
         {
             "wave": 1,
+            "wave_status": "selected",
             "outcome": "pending",
             "applied_at": applied,
             "result": "not_selected",
@@ -455,6 +458,7 @@ def test_api_applications_carry_result_and_reason(client):
     assert listed(in_school) == [
         {
             "wave": 1,
+            "wave_status": "selected",
             "outcome": "ineligible",
             "applied_at": applied,
             "result": "ineligible",
@@ -498,6 +502,7 @@ def test_the_openapi_document_describes_the_participant_endpoint(client):
     ]
     assert list(schemas["ApplicationOut"]["properties"]) == [
         "wave",
+        "wave_status",
         "outcome",
         "applied_at",
         "result",

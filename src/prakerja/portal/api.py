@@ -313,6 +313,10 @@ class WaveOut(Schema):
 
 class ApplicationOut(Schema):
     wave: int
+    wave_status: str = Field(
+        description="draft, open, closed (the draw comes next), selected, announced, postponed "
+        "(new dates; the application stays) or cancelled."
+    )
     outcome: str
     applied_at: datetime.datetime
     result: Result = Field(
@@ -330,6 +334,7 @@ class ApplicationOut(Schema):
 def _application(application: WaveApplication) -> dict[str, Any]:
     return {
         "wave": application.wave.number,
+        "wave_status": application.wave.status,
         "outcome": application.outcome,
         "applied_at": application.applied_at,
         "result": application_result(application),
