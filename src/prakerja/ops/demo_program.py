@@ -90,8 +90,8 @@ def _verified_registrants() -> list[Registrant]:
                 nik_encrypted=encrypt(nik),
                 nik_index=blind_index(nik, purpose="nik"),
                 nik_last4=nik[-4:],
-                # Families of three: the scheme's limit of two per family card shows in the draw
-                kk_index=blind_index(f"demo-kk-{i // 3}", purpose="kk"),
+                # Three families of three: the limit of two per family card shows in the draw
+                kk_index=blind_index(f"demo-kk-{i // 3 if i < 9 else i}", purpose="kk"),
                 phone=f"+628129900{i:04d}",
                 regency_code=regency,
                 province_code=province,
