@@ -37,3 +37,48 @@ def test_unknown_bench_is_refused(tmp_path):
     )
     assert done.returncode != 0
     assert "invalid choice: 'nonsense'" in done.stderr
+
+
+def test_bench_selection_draws_credits_and_notifies_exactly_the_quota(tmp_path, db):
+    env = {**os.environ, "PRAKERJA_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "prakerja.cli", "bench", "selection", "--n", "300", "--quota", "50"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert set(result) >= {
+        "bench",
+        "n",
+        "seconds",
+        "per_second",
+        "limit_seconds",
+        "ratio_to_limit",
+        "database",
+        "quota",
+        "selected",
+        "messages",
+        "phases",
+    }
+    assert (result["bench"], result["n"], result["quota"]) == ("selection", 300, 50)
+    assert (result["selected"], result["messages"]) == (50, 100)
+    assert result["ratio_to_limit"] == pytest.approx(
+        result["seconds"] / result["limit_seconds"], rel=0.01
+    )
+    assert not list(tmp_path.glob("bench-*.sqlite3"))
+
+
+def test_quota_is_refused_for_a_bench_without_one(tmp_path):
+    env = {**os.environ, "PRAKERJA_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "prakerja.cli", "bench", "ledger", "--n", "10", "--quota", "5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "--quota does not apply to the ledger benchmark" in done.stderr

@@ -1,12 +1,15 @@
 """Set-based SQL for bulk work, one statement per step per chunk, for PostgreSQL and SQLite.
 
 A chunk travels as one parameter: a PostgreSQL array (`unnest`) or, on SQLite, one JSON text
-(`json_each`). That keeps both clear of bound-parameter limits and of per-row round trips.
+(`json_each`). That keeps both clear of bound-parameter limits and of per-row round trips. On
+PostgreSQL the parameter is sent as one text (an array literal, or JSON for strings): psycopg adapts a
+Python list element by element, which takes longer than the statement for a chunk of 10.000.
 """
 
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 
@@ -25,12 +28,25 @@ def _postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _rows(values: list[Any], pg_type: str) -> tuple[str, Any]:
+    """`value_rows`, with the values sent as one text on PostgreSQL."""
+    if not _postgres():
+        return value_rows(values, pg_type)
+    if pg_type == "bigint":
+        return "(SELECT unnest(%s::bigint[]) AS value)", _int_array(values)
+    return "(SELECT json_array_elements_text(%s::json) AS value)", json.dumps(values)
+
+
+def _int_array(values: Iterable[int]) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
+
+
 def ensure_accounts(
     *, kind: str, owner_ids: list[int], may_go_negative: bool, created_at: datetime
 ) -> dict[int, int]:
     """Create the missing accounts of `kind` for `owner_ids`, each with a zero balance row, and keep
     the existing ones. Returns owner id -> account id."""
-    owners, param = value_rows(owner_ids, "bigint")
+    owners, param = _rows(owner_ids, "bigint")
     stamp = connection.ops.adapt_datetimefield_value(created_at)
     with connection.cursor() as cursor:
         # `WHERE true` lets SQLite tell the upsert clause from a join constraint.
@@ -53,7 +69,7 @@ def ensure_accounts(
 
 
 def existing_keys(keys: list[str]) -> set[str]:
-    rows, param = value_rows(keys, "varchar")
+    rows, param = _rows(keys, "varchar")
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT idempotency_key FROM {T} WHERE idempotency_key IN {rows}",  # noqa: S608
@@ -66,7 +82,7 @@ def insert_transactions(
     *, keys: list[str], kind: str, memo: str, actor: str, created_at: datetime
 ) -> dict[str, int]:
     """Insert one transaction per key; key -> new transaction id."""
-    rows, param = value_rows(keys, "varchar")
+    rows, param = _rows(keys, "varchar")
     stamp = connection.ops.adapt_datetimefield_value(created_at)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -103,9 +119,9 @@ def apply_balance_deltas(deltas: dict[int, int]) -> list[int]:
         if _postgres():
             # Lock in account-id order first, so two chunks that share accounts cannot deadlock.
             cursor.execute(
-                f"SELECT account_id FROM {B} WHERE account_id = ANY(%s) "  # noqa: S608
+                f"SELECT account_id FROM {B} WHERE account_id = ANY(%s::bigint[]) "  # noqa: S608
                 "ORDER BY account_id FOR UPDATE",
-                [accounts],
+                [_int_array(accounts)],
             )
             cursor.execute(
                 f"UPDATE {B} AS b SET amount = b.amount + v.delta "  # noqa: S608
@@ -113,7 +129,7 @@ def apply_balance_deltas(deltas: dict[int, int]) -> list[int]:
                 "WHERE b.account_id = v.account_id "
                 "AND (b.amount + v.delta >= 0 OR b.may_go_negative) "
                 "RETURNING b.account_id",
-                [accounts, amounts],
+                [_int_array(accounts), _int_array(amounts)],
             )
         else:
             cursor.execute(

@@ -92,7 +92,15 @@ def wave_credit_chunk(*, wave_id: int, first_id: int, last_id: int, actor: Actor
 def _finish(wave_id: int, actor: Actor) -> None:
     """Mark the wave credited once no participant of it is left uncredited (exactly once)."""
     with transaction.atomic():
-        if Participant.objects.filter(wave_id=wave_id, credited_at__isnull=True).exists():
+        # From the highest id down: chunks are credited from the lowest up, so an uncredited
+        # participant is found at once rather than after every participant credited so far.
+        uncredited = (
+            Participant.objects.filter(wave_id=wave_id, credited_at__isnull=True)
+            .order_by("-pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if uncredited is not None:
             return
         if Wave.objects.filter(pk=wave_id, credited_at__isnull=True).update(
             credited_at=timezone.now()

@@ -11,6 +11,7 @@ and then by the full hex is the same as ordering by the full hex.
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 from django.db.backends.signals import connection_created
@@ -21,6 +22,22 @@ _BLOCK = 64  # SHA-256 block size in bytes
 
 def rank(seed: str, application_id: int) -> str:
     return hmac.new(seed.encode(), str(application_id).encode(), hashlib.sha256).hexdigest()
+
+
+def ranker(seed: str) -> Callable[[int], str]:
+    """`rank` for one seed over many ids: the HMAC's keyed inner and outer hash states are computed
+    once and copied per id (RFC 2104), about twice as fast as `rank` on the candidates of a draw."""
+    inner_key, outer_key = _padded_keys(seed)
+    inner, outer = hashlib.sha256(inner_key), hashlib.sha256(outer_key)
+
+    def rank_of(application_id: int) -> str:
+        message = inner.copy()
+        message.update(str(application_id).encode())
+        digest = outer.copy()
+        digest.update(message.digest())
+        return digest.hexdigest()
+
+    return rank_of
 
 
 def rank60(rank_hex: str) -> int:

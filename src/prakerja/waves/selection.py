@@ -8,7 +8,10 @@ only finishes the crediting: ledger keys per participant and scheme make a repea
 """
 
 import datetime
-from dataclasses import dataclass
+import json
+import logging
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -23,14 +26,14 @@ from prakerja.registration.models import ExclusionEntry, Registrant
 from prakerja.waves import crediting
 from prakerja.waves.cards import card_number_new
 from prakerja.waves.draw import (
+    GLOBAL,
     Buckets,
     Candidate,
     PrefixTooShort,
     draw,
     initial_buckets,
-    row_threshold,
 )
-from prakerja.waves.lottery import commitment, rank, rank60, rank60_sql
+from prakerja.waves.lottery import commitment, rank60, rank60_sql, ranker
 from prakerja.waves.models import (
     ApplicationOutcome,
     LifetimeBlock,
@@ -52,6 +55,8 @@ BLOCK = LifetimeBlock._meta.db_table
 EXCL = ExclusionEntry._meta.db_table
 RECHECK_CHUNK = 20_000
 
+log = logging.getLogger(__name__)
+
 
 class SeedMismatch(Conflict):
     code = "SEED_MISMATCH"
@@ -67,6 +72,19 @@ class SelectionResult:
     selected: int
     ineligible: int
     quota: int
+
+
+@dataclass
+class _Laps:
+    """Seconds per phase of a draw, logged when it is recorded: where a national draw's time goes."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    last: float = field(default_factory=time.perf_counter)
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.seconds[phase] = self.seconds.get(phase, 0.0) + now - self.last
+        self.last = now
 
 
 def wave_select(*, wave: Wave, seed: str, actor: Actor) -> SelectionResult:
@@ -87,9 +105,12 @@ def wave_select(*, wave: Wave, seed: str, actor: Actor) -> SelectionResult:
         )
     crediting.wave_credit(wave_id=wave.pk, actor=actor)
     wave.refresh_from_db()
+    # Named outcomes, not "all but pending": the (wave, outcome) index then finds the few hundred
+    # thousand rows instead of a scan of the wave's millions.
     counts = dict(
-        WaveApplication.objects.filter(wave=wave)
-        .exclude(outcome=ApplicationOutcome.PENDING)
+        WaveApplication.objects.filter(
+            wave=wave, outcome__in=[ApplicationOutcome.SELECTED, ApplicationOutcome.INELIGIBLE]
+        )
         .values_list("outcome")
         .annotate(n=Count("id"))
     )
@@ -109,12 +130,14 @@ def _draw_and_record(*, wave_id: int, seed: str, actor: Actor) -> None:
         if wave.status != WaveStatus.CLOSED:
             return  # another process drew it between our read and our lock
         scheme = wave.scheme
+        laps = _Laps()
         freed = Participant.objects.filter(
             status=ParticipantStatus.REVOKED, quota_returned_to__isnull=True
         ).update(quota_returned_to=wave)
         quota = wave.quota + freed
         priorities_refresh_lists(wave)
         sizes = _bucket_sizes(wave.pk)
+        laps.lap("sizes")
         buckets = initial_buckets(
             sizes=sizes,
             quota=quota,
@@ -122,27 +145,35 @@ def _draw_and_record(*, wave_id: int, seed: str, actor: Actor) -> None:
             province_quotas=dict(wave.province_quotas),
         )
         while True:
-            candidates = _recheck(wave, _fetch(wave, seed, buckets, list(sizes)))
+            fetched = _fetch(wave, seed, buckets) if sizes else []
+            laps.lap("fetch")
+            candidates = _recheck(wave, fetched)
+            family_used = _family_used({c.family for c in candidates})
+            laps.lap("recheck")
             try:
                 chosen = draw(
                     candidates,
                     buckets=buckets,
                     quota=quota,
                     max_per_family=scheme.max_participants_per_family,
-                    family_used=_family_used({c.family for c in candidates}),
+                    family_used=family_used,
                     priority_order=list(wave.priority_order),
                     province_quotas=dict(wave.province_quotas),
                 )
+                laps.lap("rule")
                 break
             except PrefixTooShort as short:
+                laps.lap("rule")
                 buckets.lengthen(short.bucket)
         ineligible: dict[str, list[int]] = {}
         for candidate in candidates:
             if candidate.ineligible:
                 ineligible.setdefault(candidate.ineligible, []).append(candidate.id)
         _record_outcomes(chosen, ineligible)
+        laps.lap("outcomes")
         now = timezone.now()
         _insert_participants(wave, chosen, selected_at=now, deadline=_deadline(now, scheme))
+        laps.lap("participants")
         wave.seed = seed
         wave.quota_freed = freed
         wave.selected_at = now
@@ -158,6 +189,17 @@ def _draw_and_record(*, wave_id: int, seed: str, actor: Actor) -> None:
                 "ineligible": {reason: len(ids) for reason, ids in ineligible.items()},
             },
         )
+        laps.lap("record")
+    # Deferred foreign-key checks of the participants run at commit: part of the draw's cost.
+    laps.lap("commit")
+    log.info(
+        "wave %s drawn: %s of %s candidates selected; seconds %s",
+        wave.number,
+        len(chosen),
+        len(candidates),
+        {phase: round(seconds, 2) for phase, seconds in laps.seconds.items()},
+        extra={"timings": laps.seconds},
+    )
 
 
 def _deadline(selected_at: datetime.datetime, scheme: ProgramScheme) -> datetime.datetime:
@@ -178,34 +220,43 @@ def _bucket_sizes(wave_id: int) -> dict[tuple[str, str], int]:
         return {(priority, province): n for priority, province, n in cursor.fetchall()}
 
 
-def _fetch(
-    wave: Wave, seed: str, buckets: Buckets, combos: list[tuple[str, str]]
-) -> list[Candidate]:
+def _fetch(wave: Wave, seed: str, buckets: Buckets) -> list[Candidate]:
     """Every pending application whose rank60 is below its row's threshold: one scan of the wave's
-    applications, the HMAC computed once per row inside the database. `combos` are the
-    (priority, province) pairs present."""
-    if not combos:
-        return []
-    table = " UNION ALL ".join(
-        ["SELECT %s AS priority, %s AS province, CAST(%s AS bigint) AS threshold"] * len(combos)
-    )
-    table_params: list[Any] = []
-    for priority, province in combos:
-        table_params += [priority, province, row_threshold(buckets, priority, province)]
+    applications, the HMAC computed once per row inside the database."""
+    threshold_sql, threshold_params = _threshold_sql(buckets)
     rank_sql, rank_params = rank60_sql(connection.vendor, seed, "a.id")
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT a.id, a.province_code, a.priority FROM {APPS} a "  # noqa: S608
-            f"JOIN ({table}) t ON t.priority = a.priority AND t.province = a.province_code "
-            f"WHERE a.wave_id = %s AND a.outcome = %s AND {rank_sql} < t.threshold",
-            [*table_params, wave.pk, ApplicationOutcome.PENDING, *rank_params],
+            f"WHERE a.wave_id = %s AND a.outcome = %s AND {rank_sql} < {threshold_sql}",
+            [wave.pk, ApplicationOutcome.PENDING, *rank_params, *threshold_params],
         )
         rows = cursor.fetchall()
+    rank_of = ranker(seed)
     candidates = []
     for application_id, province, priority in rows:
-        full = rank(seed, application_id)
+        full = rank_of(application_id)
         candidates.append(Candidate(application_id, province, priority, full, rank60(full)))
     return candidates
+
+
+def _threshold_sql(buckets: Buckets) -> tuple[str, list[Any]]:
+    """`row_threshold` of the row `a` as an SQL expression, and its parameters: the largest of the
+    thresholds of the buckets the row is in. An expression rather than a join with a table of
+    thresholds per (priority, province): SQLite would compute the rank once per row of that table."""
+    parts = ["CAST(%s AS bigint)"]
+    params: list[Any] = [buckets.threshold[GLOBAL]]
+    for kind, column in (("priority", "a.priority"), ("province", "a.province_code")):
+        whens = sorted((name, t) for (k, name), t in buckets.threshold.items() if k == kind)
+        if whens:
+            branches = " ".join(["WHEN %s THEN CAST(%s AS bigint)"] * len(whens))
+            parts.append(f"CASE {column} {branches} ELSE 0 END")
+            params += [value for when in whens for value in when]
+    if len(parts) == 1:
+        return parts[0], params
+    # SQLite's max() of several arguments is PostgreSQL's GREATEST (of one, an aggregate).
+    greatest = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    return f"{greatest}({', '.join(parts)})", params
 
 
 def _recheck(wave: Wave, candidates: list[Candidate]) -> list[Candidate]:
@@ -223,9 +274,9 @@ def _recheck(wave: Wave, candidates: list[Candidate]) -> list[Candidate]:
     )
     unverified = " OR ".join(f"r.{layer}_status <> 'passed'" for layer in layers)
     facts: dict[int, tuple[str, str]] = {}
-    ids = [c.id for c in candidates]
+    ids = sorted(c.id for c in candidates)
     for start in range(0, len(ids), RECHECK_CHUNK):
-        rows_sql, rows_param = value_rows(ids[start : start + RECHECK_CHUNK], "bigint")
+        in_chunk, chunk_param = _ids_in("a.id", ids[start : start + RECHECK_CHUNK])
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT a.id, r.id, r.kk_index, CASE "  # noqa: S608 - model constants
@@ -241,14 +292,13 @@ def _recheck(wave: Wave, candidates: list[Candidate]) -> list[Candidate]:
                 f"FROM {APPS} a JOIN {REG} r ON r.id = a.registrant_id "
                 f"LEFT JOIN {PART} p ON p.registrant_id = r.id "
                 f"LEFT JOIN {BLOCK} b ON b.nik_index = r.nik_index "
-                f"WHERE a.id IN {rows_sql}",
-                [born_by, rows_param],
+                f"WHERE {in_chunk}",
+                [born_by, chunk_param],
             )
             for application_id, registrant_id, kk_index, reason in cursor.fetchall():
                 facts[application_id] = (family_of(kk_index, registrant_id), reason)
     return [
-        Candidate(c.id, c.province, c.priority, c.rank, c.rank60, facts[c.id][0], facts[c.id][1])
-        for c in candidates
+        Candidate(c.id, c.province, c.priority, c.rank, c.rank60, *facts[c.id]) for c in candidates
     ]
 
 
@@ -263,7 +313,7 @@ def _family_used(families: set[str]) -> dict[str, int]:
     kks = sorted(f for f in families if not f.startswith("r:"))
     used: dict[str, int] = {}
     for start in range(0, len(kks), RECHECK_CHUNK):
-        rows_sql, rows_param = value_rows(kks[start : start + RECHECK_CHUNK], "varchar")
+        rows_sql, rows_param = _text_rows(kks[start : start + RECHECK_CHUNK])
         with connection.cursor() as cursor:
             cursor.execute(
                 f"SELECT r.kk_index, count(*) FROM {PART} p "  # noqa: S608 - model constants
@@ -275,32 +325,69 @@ def _family_used(families: set[str]) -> dict[str, int]:
     return used
 
 
+def _ids_in(column: str, ids: list[int]) -> tuple[str, Any]:
+    """SQL for "`column` is one of `ids`" and its one parameter. Given sorted ids, PostgreSQL walks
+    the index in id order for `= ANY(array)`, so a chunk touches the table and its indexes in order
+    rather than at random: on a table of 10 M rows most pages are not in memory."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::bigint[])", _int_array(ids)
+    rows_sql, rows_param = value_rows(ids, "bigint")
+    return f"{column} IN {rows_sql}", rows_param
+
+
+def _int_array(values: list[int]) -> str:
+    """A PostgreSQL array literal: psycopg adapts a list element by element in Python, which for
+    the hundreds of thousands of ids of a national draw takes longer than the statements."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def _text_rows(values: list[str]) -> tuple[str, str]:
+    """A row set of one text column `value` from one JSON parameter, for the same reason."""
+    if connection.vendor == "postgresql":
+        return "(SELECT json_array_elements_text(%s::json) AS value)", json.dumps(values)
+    return "(SELECT value FROM json_each(%s))", json.dumps(values)
+
+
 def _record_outcomes(chosen: list[int], ineligible: dict[str, list[int]]) -> None:
     updates = [(ApplicationOutcome.SELECTED, "", chosen)] + [
         (ApplicationOutcome.INELIGIBLE, reason, ids) for reason, ids in sorted(ineligible.items())
     ]
-    for outcome, reason, ids in updates:
+    for outcome, reason, unordered in updates:
+        ids = sorted(unordered)
         for start in range(0, len(ids), RECHECK_CHUNK):
-            rows_sql, rows_param = value_rows(ids[start : start + RECHECK_CHUNK], "bigint")
+            in_chunk, chunk_param = _ids_in("id", ids[start : start + RECHECK_CHUNK])
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"UPDATE {APPS} SET outcome = %s, outcome_reason = %s "  # noqa: S608
-                    f"WHERE id IN {rows_sql}",
-                    [outcome, reason, rows_param],
+                    f"WHERE {in_chunk}",
+                    [outcome, reason, chunk_param],
                 )
+
+
+def _id_card_rows(pairs: list[tuple[int, str]]) -> tuple[str, list[Any]]:
+    """Rows (a = application id, b = card number), cheap to send for the reason of `_int_array`."""
+    if connection.vendor != "postgresql":
+        return pair_rows(pairs, ("bigint", "varchar"))
+    return (
+        "(SELECT unnest(%s::bigint[]) AS a, json_array_elements_text(%s::json) AS b)",
+        [_int_array([a for a, _ in pairs]), json.dumps([b for _, b in pairs])],
+    )
 
 
 def _insert_participants(
     wave: Wave, chosen: list[int], *, selected_at: datetime.datetime, deadline: datetime.datetime
 ) -> None:
     """One row per selected application, set-based; a card number that happens to exist already
-    (about one draw in a thousand at national scale) makes that chunk draw new numbers."""
+    (about one draw in a thousand at national scale) makes that chunk draw new numbers. Rows go in
+    in application order, so the inserts, their foreign-key checks and later the crediting (by
+    participant id) read the applications and registrants in order."""
     adapt = connection.ops.adapt_datetimefield_value
-    for start in range(0, len(chosen), RECHECK_CHUNK):
-        chunk = chosen[start : start + RECHECK_CHUNK]
+    ordered = sorted(chosen)
+    for start in range(0, len(ordered), RECHECK_CHUNK):
+        chunk = ordered[start : start + RECHECK_CHUNK]
         for attempt in range(5):
             pairs = [(application_id, card_number_new()) for application_id in chunk]
-            rows_sql, rows_params = pair_rows(pairs, ("bigint", "varchar"))
+            rows_sql, rows_params = _id_card_rows(pairs)
             try:
                 with transaction.atomic(), connection.cursor() as cursor:
                     cursor.execute(

@@ -29,11 +29,12 @@ class BenchResult:
 
 
 # name -> (module, default n: the size its issue names). Each module has
-# `run(n: int, log: Callable[[str], None]) -> BenchResult`.
+# `run(n: int, log: Callable[[str], None]) -> BenchResult`; selection's also takes `quota=`.
 BENCHMARKS: dict[str, tuple[str, int]] = {
     "ledger": ("prakerja.ops.bench.ledger", 2 * 10**5),
     "exclusions": ("prakerja.ops.bench.exclusions", 10**6),
     "registration": ("prakerja.ops.bench.registration", 2 * 10**4),
+    "selection": ("prakerja.ops.bench.selection", 10**7),
 }
 
 

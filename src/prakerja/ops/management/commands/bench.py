@@ -1,3 +1,4 @@
+import inspect
 import json
 import sys
 from typing import Any
@@ -17,6 +18,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", choices=sorted(BENCHMARKS))
         parser.add_argument("--n", type=int, default=None)
+        parser.add_argument(
+            "--quota",
+            type=int,
+            default=None,
+            help="Wave quota, for the selection benchmark only (default: the scheme's wave quota).",
+        )
         parser.add_argument("--keep-db", action="store_true", help="Keep the scratch database.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -24,11 +31,26 @@ class Command(BaseCommand):
         n = options["n"] or BENCHMARKS[name][1]
         if n < 1:
             raise CommandError("--n must be at least 1")
+        run = runner(name)
+        settings = _bench_settings(run, name, quota=options["quota"])
 
         def log(line: str) -> None:
             print(f"[bench {name}] {line}", file=sys.stderr, flush=True)
 
         with scratch_database(keep=options["keep_db"]) as database:
             log(f"scratch database {database}")
-            result = runner(name)(n, log)
+            result = run(n, log, **settings)
         self.stdout.write(json.dumps(result.as_contract(name, n)))
+
+
+def _bench_settings(run: Any, name: str, **given: int | None) -> dict[str, int]:
+    """The options given on the command line, each refused unless this benchmark takes it (checked
+    before the scratch database is made)."""
+    accepted = inspect.signature(run).parameters
+    settings = {option: value for option, value in given.items() if value is not None}
+    for option, value in settings.items():
+        if option not in accepted:
+            raise CommandError(f"--{option} does not apply to the {name} benchmark")
+        if value < 1:
+            raise CommandError(f"--{option} must be at least 1")
+    return settings
