@@ -22,8 +22,14 @@ class NotificationStatus(models.TextChoices):
 
 
 class Notification(models.Model):
+    # No database-level foreign key: a wave queues 400.000 messages at once, and checking each
+    # against the registrant table (locking a row of a table of millions) cost more than writing
+    # the message. Registrants are never deleted (every reference to them protects them).
     registrant = models.ForeignKey(
-        "registration.Registrant", on_delete=models.PROTECT, related_name="notifications"
+        "registration.Registrant",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="notifications",
     )
     channel = models.CharField(max_length=5, choices=Channel.choices)
     kind = models.CharField(max_length=40)  # names the message template in notifications.messages

@@ -7,12 +7,16 @@ rank60 lies below the bucket's threshold: a prefix of that bucket in rank order.
 runs through its bucket's prefix without finishing, the prefix was too short: `draw` raises
 `PrefixTooShort` naming the bucket, and the caller fetches again with a longer prefix. So the result
 is always the rule's result, however the thresholds were guessed.
+
+Whether a candidate still qualifies, and its family, are asked of `Facts` only when the rule reaches
+the candidate (in batches just ahead of it), so the re-check reads what the rule needs and the
+applications recorded as ineligible are exactly those the rule met: never an artefact of thresholds.
 """
 
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from prakerja.waves.lottery import RANK60_SPACE
 
@@ -27,8 +31,35 @@ class Candidate(NamedTuple):
     priority: str
     rank: str  # full HMAC hex
     rank60: int
-    family: str = ""
-    ineligible: str = ""  # the reason, when the re-check at selection time failed
+
+
+class Fact(NamedTuple):
+    family: str
+    ineligible: str  # the reason the re-check failed; "" when the candidate still qualifies
+    family_used: int  # participants of the family drawn before this wave
+
+
+class Facts(Protocol):
+    def __call__(self, application_ids: list[int]) -> dict[int, Fact]: ...
+
+
+class FactCache:
+    """Facts read once per candidate across retries of the draw."""
+
+    def __init__(self, read: Facts, batch: int = 20_000) -> None:
+        self.read = read
+        self.batch = batch
+        self.known: dict[int, Fact] = {}
+
+    def ensure(self, ahead: list[Candidate]) -> None:
+        wanted = [c.id for c in ahead if c.id not in self.known][: self.batch]
+        if wanted:
+            self.known.update(self.read(wanted))
+
+
+class Drawn(NamedTuple):
+    chosen: list[int]  # in the order picked
+    ineligible: dict[int, str]  # application id -> reason, for the candidates the rule met
 
 
 @dataclass
@@ -95,31 +126,38 @@ def draw(
     buckets: Buckets,
     quota: int,
     max_per_family: int,
-    family_used: dict[str, int],
+    facts: FactCache,
     priority_order: list[str],
     province_quotas: dict[str, int],
-) -> list[int]:
-    """The selected application ids in the order picked. Ineligible candidates are passed over."""
+) -> Drawn:
+    """Walk the rule over the candidates; ineligible ones are passed over and reported."""
     ordered = sorted(candidates, key=lambda c: c.rank)
     chosen: list[int] = []
     taken: set[int] = set()
-    families: Counter[str] = Counter(family_used)
+    met_ineligible: dict[int, str] = {}
+    picked: Counter[str] = Counter()  # participants per family drawn in this wave
     provinces: Counter[str] = Counter()
 
     def step(bucket: tuple[str, str], members: list[Candidate], target: int | None) -> None:
         limit = buckets.threshold[bucket]
-        for candidate in members:
+        for position, candidate in enumerate(members):
             if len(chosen) >= quota or (target is not None and provinces[bucket[1]] >= target):
                 return
             if candidate.rank60 >= limit:
                 break  # past the fetched prefix of this bucket
-            if candidate.ineligible or candidate.id in taken:
+            if candidate.id in taken:
                 continue
-            if families[candidate.family] >= max_per_family:
+            if candidate.id not in facts.known:
+                facts.ensure(members[position : position + facts.batch])
+            fact = facts.known[candidate.id]
+            if fact.ineligible:
+                met_ineligible[candidate.id] = fact.ineligible
+                continue
+            if fact.family_used + picked[fact.family] >= max_per_family:
                 continue
             chosen.append(candidate.id)
             taken.add(candidate.id)
-            families[candidate.family] += 1
+            picked[fact.family] += 1
             provinces[candidate.province] += 1
         finished = len(chosen) >= quota or (target is not None and provinces[bucket[1]] >= target)
         if not finished and not buckets.full(bucket):
@@ -130,4 +168,4 @@ def draw(
     for province, target in sorted(province_quotas.items()):
         step(("province", province), [c for c in ordered if c.province == province], int(target))
     step(GLOBAL, ordered, None)
-    return chosen
+    return Drawn(chosen, met_ineligible)

@@ -29,6 +29,9 @@ from prakerja.waves.draw import (
     GLOBAL,
     Buckets,
     Candidate,
+    Fact,
+    FactCache,
+    Facts,
     PrefixTooShort,
     draw,
     initial_buckets,
@@ -53,7 +56,7 @@ REG = Registrant._meta.db_table
 PART = Participant._meta.db_table
 BLOCK = LifetimeBlock._meta.db_table
 EXCL = ExclusionEntry._meta.db_table
-RECHECK_CHUNK = 20_000
+CHUNK = 20_000  # ids per statement
 
 log = logging.getLogger(__name__)
 
@@ -144,31 +147,28 @@ def _draw_and_record(*, wave_id: int, seed: str, actor: Actor) -> None:
             priority_order=list(wave.priority_order),
             province_quotas=dict(wave.province_quotas),
         )
+        facts = FactCache(_facts_reader(wave))
         while True:
-            fetched = _fetch(wave, seed, buckets) if sizes else []
+            candidates = _fetch(wave, seed, buckets) if sizes else []
             laps.lap("fetch")
-            candidates = _recheck(wave, fetched)
-            family_used = _family_used({c.family for c in candidates})
-            laps.lap("recheck")
             try:
-                chosen = draw(
+                chosen, met = draw(
                     candidates,
                     buckets=buckets,
                     quota=quota,
                     max_per_family=scheme.max_participants_per_family,
-                    family_used=family_used,
+                    facts=facts,
                     priority_order=list(wave.priority_order),
                     province_quotas=dict(wave.province_quotas),
                 )
-                laps.lap("rule")
+                laps.lap("rule and re-check")
                 break
             except PrefixTooShort as short:
-                laps.lap("rule")
+                laps.lap("rule and re-check")
                 buckets.lengthen(short.bucket)
         ineligible: dict[str, list[int]] = {}
-        for candidate in candidates:
-            if candidate.ineligible:
-                ineligible.setdefault(candidate.ineligible, []).append(candidate.id)
+        for application_id, reason in met.items():
+            ineligible.setdefault(reason, []).append(application_id)
         _record_outcomes(chosen, ineligible)
         laps.lap("outcomes")
         now = timezone.now()
@@ -259,10 +259,11 @@ def _threshold_sql(buckets: Buckets) -> tuple[str, list[Any]]:
     return f"{greatest}({', '.join(parts)})", params
 
 
-def _recheck(wave: Wave, candidates: list[Candidate]) -> list[Candidate]:
-    """The candidates with their family and, where they no longer qualify, the reason: exclusion
-    lists, lifetime blocks, earlier participation, account, age, schooling and verification layers
-    are read again now, whatever they were when the person joined."""
+def _facts_reader(wave: Wave) -> Facts:
+    """Reads, for a batch of applications, the family and whether the applicant still qualifies:
+    exclusion lists, lifetime blocks, earlier participation, account, age, schooling and the
+    verification layers the wave requires are read again now, whatever they were at joining; and
+    how many of the family were drawn before."""
     scheme = wave.scheme
     today = timezone.localdate(timezone=WIB)
     try:
@@ -273,10 +274,9 @@ def _recheck(wave: Wave, candidates: list[Candidate]) -> list[Candidate]:
         ["face"] if wave.verification == Verification.FACE else []
     )
     unverified = " OR ".join(f"r.{layer}_status <> 'passed'" for layer in layers)
-    facts: dict[int, tuple[str, str]] = {}
-    ids = sorted(c.id for c in candidates)
-    for start in range(0, len(ids), RECHECK_CHUNK):
-        in_chunk, chunk_param = _ids_in("a.id", ids[start : start + RECHECK_CHUNK])
+
+    def read(application_ids: list[int]) -> dict[int, Fact]:
+        in_batch, batch_param = _ids_in("a.id", sorted(application_ids))
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT a.id, r.id, r.kk_index, CASE "  # noqa: S608 - model constants
@@ -288,41 +288,27 @@ def _recheck(wave: Wave, candidates: list[Candidate]) -> list[Candidate]:
                 "WHEN r.in_school THEN 'IN_SCHOOL' "
                 "WHEN r.birth_date > %s THEN 'UNDER_AGE' "
                 f"WHEN {unverified} THEN 'NOT_VERIFIED' "
-                "ELSE '' END "
+                "ELSE '' END, "
+                f"CASE WHEN r.kk_index = '' THEN 0 ELSE (SELECT count(*) FROM {PART} fp "
+                f"JOIN {REG} fr ON fr.id = fp.registrant_id WHERE fr.kk_index = r.kk_index) END "
                 f"FROM {APPS} a JOIN {REG} r ON r.id = a.registrant_id "
                 f"LEFT JOIN {PART} p ON p.registrant_id = r.id "
                 f"LEFT JOIN {BLOCK} b ON b.nik_index = r.nik_index "
-                f"WHERE {in_chunk}",
-                [born_by, chunk_param],
+                f"WHERE {in_batch}",
+                [born_by, batch_param],
             )
-            for application_id, registrant_id, kk_index, reason in cursor.fetchall():
-                facts[application_id] = (family_of(kk_index, registrant_id), reason)
-    return [
-        Candidate(c.id, c.province, c.priority, c.rank, c.rank60, *facts[c.id]) for c in candidates
-    ]
+            return {
+                application_id: Fact(family_of(kk_index, registrant_id), reason, used)
+                for application_id, registrant_id, kk_index, reason, used in cursor.fetchall()
+            }
+
+    return read
 
 
 def family_of(kk_index: str, registrant_id: int) -> str:
     """The family a registrant counts in: the family card's blind index, or the person alone when
     the registry gave no family card."""
     return kk_index or f"r:{registrant_id}"
-
-
-def _family_used(families: set[str]) -> dict[str, int]:
-    """Participants drawn so far per family card, for the families among the candidates."""
-    kks = sorted(f for f in families if not f.startswith("r:"))
-    used: dict[str, int] = {}
-    for start in range(0, len(kks), RECHECK_CHUNK):
-        rows_sql, rows_param = _text_rows(kks[start : start + RECHECK_CHUNK])
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT r.kk_index, count(*) FROM {PART} p "  # noqa: S608 - model constants
-                f"JOIN {REG} r ON r.id = p.registrant_id "
-                f"WHERE r.kk_index IN {rows_sql} GROUP BY r.kk_index",
-                [rows_param],
-            )
-            used.update(dict(cursor.fetchall()))
-    return used
 
 
 def _ids_in(column: str, ids: list[int]) -> tuple[str, Any]:
@@ -341,21 +327,14 @@ def _int_array(values: list[int]) -> str:
     return "{" + ",".join(map(str, values)) + "}"
 
 
-def _text_rows(values: list[str]) -> tuple[str, str]:
-    """A row set of one text column `value` from one JSON parameter, for the same reason."""
-    if connection.vendor == "postgresql":
-        return "(SELECT json_array_elements_text(%s::json) AS value)", json.dumps(values)
-    return "(SELECT value FROM json_each(%s))", json.dumps(values)
-
-
 def _record_outcomes(chosen: list[int], ineligible: dict[str, list[int]]) -> None:
     updates = [(ApplicationOutcome.SELECTED, "", chosen)] + [
         (ApplicationOutcome.INELIGIBLE, reason, ids) for reason, ids in sorted(ineligible.items())
     ]
     for outcome, reason, unordered in updates:
         ids = sorted(unordered)
-        for start in range(0, len(ids), RECHECK_CHUNK):
-            in_chunk, chunk_param = _ids_in("id", ids[start : start + RECHECK_CHUNK])
+        for start in range(0, len(ids), CHUNK):
+            in_chunk, chunk_param = _ids_in("id", ids[start : start + CHUNK])
             with connection.cursor() as cursor:
                 cursor.execute(
                     f"UPDATE {APPS} SET outcome = %s, outcome_reason = %s "  # noqa: S608
@@ -383,8 +362,8 @@ def _insert_participants(
     participant id) read the applications and registrants in order."""
     adapt = connection.ops.adapt_datetimefield_value
     ordered = sorted(chosen)
-    for start in range(0, len(ordered), RECHECK_CHUNK):
-        chunk = ordered[start : start + RECHECK_CHUNK]
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
         for attempt in range(5):
             pairs = [(application_id, card_number_new()) for application_id in chunk]
             rows_sql, rows_params = _id_card_rows(pairs)
