@@ -28,6 +28,8 @@ INSTALLED_APPS = [
     "prakerja.waves",
     "prakerja.registration",
     "prakerja.notifications",
+    "prakerja.partners",
+    "prakerja.catalog",
     "prakerja.throttle",
     "prakerja.integrations",
     "prakerja.ops",

@@ -1,12 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from prakerja.partners.api import partner_api
 from prakerja.portal.api import participant_api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", participant_api.urls),
+    path("api/partner/v1/", partner_api.urls),
     path("sandbox/", include("prakerja.integrations.urls")),
     path("", include("prakerja.portal.urls")),
 ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CatalogConfig(AppConfig):
+    name = "prakerja.catalog"
+    verbose_name = "Training catalog"

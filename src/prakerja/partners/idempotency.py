@@ -1,0 +1,70 @@
+"""X-EXTERNAL-ID as the idempotency key of a partner's POST/PUT/DELETE (partner-api.md).
+
+The key is claimed by inserting its row first, in the transaction that then does the work and stores
+the answer. A second call with the same key waits on that row (PostgreSQL's unique index; SQLite's
+write lock), then finds the stored answer and returns it: the work is never done twice, even when
+the two calls race. A refused call (an ApplicationError) rolls back its work but keeps its answer.
+"""
+
+import datetime
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from prakerja.common.errors import ApplicationError, IdempotencyKeyReused
+from prakerja.partners.models import IdempotentCall, Partner
+
+KEEP = datetime.timedelta(hours=24)
+
+
+def request_fingerprint(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    for part in ((request.method or "").encode(), request.get_full_path().encode(), request.body):
+        digest.update(hashlib.sha256(part).digest())
+    return digest.hexdigest()
+
+
+def idempotent(
+    *, request: HttpRequest, partner: Partner, work: Callable[[], tuple[int, Any]]
+) -> tuple[int, str]:
+    """Run `work` (returning status and a JSON-able body) once per partner and X-EXTERNAL-ID;
+    returns the status and the JSON text of the first answer."""
+    external_id = request.headers["X-EXTERNAL-ID"]
+    fingerprint = request_fingerprint(request)
+    with transaction.atomic():
+        IdempotentCall.objects.filter(
+            partner=partner, external_id=external_id, created_at__lt=timezone.now() - KEEP
+        ).delete()
+        try:
+            with transaction.atomic():
+                call = IdempotentCall.objects.create(
+                    partner=partner,
+                    external_id=external_id,
+                    request_hash=fingerprint,
+                    status_code=0,  # not visible to anyone before the answer is stored
+                    response_body="",
+                )
+        except IntegrityError:
+            first = IdempotentCall.objects.get(partner=partner, external_id=external_id)
+            if first.request_hash != fingerprint:
+                raise IdempotencyKeyReused(details={"X-EXTERNAL-ID": external_id}) from None
+            return first.status_code, first.response_body
+        try:
+            with transaction.atomic():
+                status, body = work()
+        except ApplicationError as error:
+            status, body = error.http_status, error.body("en")
+        call.status_code, call.response_body = status, json.dumps(body, default=str)
+        call.save(update_fields=["status_code", "response_body"])
+    return call.status_code, call.response_body
+
+
+def idempotent_calls_prune() -> int:
+    """Forget answers older than 24 hours (their keys may then be used again)."""
+    deleted, _ = IdempotentCall.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
+    return deleted

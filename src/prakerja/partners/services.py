@@ -1,0 +1,107 @@
+"""Partners and their signing secrets: created, rotated, retired and suspended by the PMO, audited."""
+
+import base64
+import secrets as random
+
+from django.db import transaction
+from django.utils import timezone
+
+from prakerja.audit.services import audit_record
+from prakerja.common.actors import Actor
+from prakerja.common.crypto import encrypt
+from prakerja.common.errors import Conflict, ValidationFailed
+from prakerja.partners.models import Partner, PartnerKind, PartnerSecret, PartnerStatus
+
+MAX_LIVE_SECRETS = 2
+
+
+class TooManySecrets(Conflict):
+    code = "PARTNER_SECRETS_FULL"
+    message_id = "Mitra ini sudah memegang dua secret aktif; pensiunkan satu terlebih dahulu."
+    message_en = "This partner already holds two live secrets; retire one first."
+
+
+def _new_secret() -> str:
+    return random.token_urlsafe(32)
+
+
+def partner_create(
+    *, code: str, name: str, kind: str, actor: Actor, webhook_url: str = ""
+) -> tuple[Partner, str]:
+    """A partner with its first signing secret and a webhook secret; returns the signing secret
+    (shown once; kept encrypted)."""
+    problems = {}
+    if kind not in PartnerKind.values:
+        problems["kind"] = "CHOICE_INVALID"
+    if not code or not code.replace("-", "").replace("_", "").isalnum() or code != code.lower():
+        problems["code"] = "SLUG_REQUIRED"
+    elif Partner.objects.filter(code=code).exists():
+        problems["code"] = "ALREADY_EXISTS"
+    if problems:
+        raise ValidationFailed(details=problems)
+    secret = _new_secret()
+    webhook_secret = "whsec_" + base64.b64encode(random.token_bytes(24)).decode()
+    with transaction.atomic():
+        partner = Partner.objects.create(
+            code=code,
+            name=name,
+            kind=kind,
+            webhook_url=webhook_url,
+            webhook_secret_encrypted=encrypt(webhook_secret),
+        )
+        PartnerSecret.objects.create(partner=partner, secret_encrypted=encrypt(secret))
+        audit_record(actor=actor, event_type="partner.created", subject=partner, details={})
+    return partner, secret
+
+
+def partner_secret_add(*, partner: Partner, actor: Actor) -> str:
+    """A second live secret for rotation; returns it. Both are accepted until one is retired."""
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        if partner.secrets.filter(retired_at__isnull=True).count() >= MAX_LIVE_SECRETS:
+            raise TooManySecrets(details={"partner": partner.code})
+        secret = _new_secret()
+        added = PartnerSecret.objects.create(partner=partner, secret_encrypted=encrypt(secret))
+        audit_record(
+            actor=actor,
+            event_type="partner.secret_added",
+            subject=partner,
+            details={"secret": added.pk},
+        )
+    return secret
+
+
+def partner_secret_retire_oldest(*, partner: Partner, actor: Actor) -> int:
+    """Retire the older of two live secrets (the end of a rotation); returns its id."""
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        live = list(partner.secrets.filter(retired_at__isnull=True).order_by("created_at", "pk"))
+        if len(live) < MAX_LIVE_SECRETS:
+            raise Conflict(details={"partner": partner.code, "secrets": "ONLY_ONE_LIVE_SECRET"})
+        oldest = live[0]
+        oldest.retired_at = timezone.now()
+        oldest.save(update_fields=["retired_at"])
+        audit_record(
+            actor=actor,
+            event_type="partner.secret_retired",
+            subject=partner,
+            details={"secret": oldest.pk},
+        )
+    return oldest.pk
+
+
+def partner_status_set(*, partner: Partner, status: str, reason: str, actor: Actor) -> Partner:
+    if status not in PartnerStatus.values:
+        raise ValidationFailed(details={"status": "CHOICE_INVALID"})
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        before = partner.status
+        partner.status = status
+        partner.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            event_type="partner.status_changed",
+            subject=partner,
+            details={"from": before, "to": status, "reason": reason},
+        )
+    return partner
