@@ -411,7 +411,11 @@ def test_a_non_participant_gets_404_not_a_participant_in_either_language(client)
 
 def test_api_applications_carry_result_and_reason(client):
     first, second, in_school = people(3)
-    wave = open_wave(quota=1)
+    # The draw records as ineligible only those the rule reaches: the in-school applicant is in
+    # the priority group, so the rule meets them first.
+    Registrant.objects.filter(pk=in_school.pk).update(employment="laid_off")
+    in_school.refresh_from_db()
+    wave = open_wave(quota=1, priority_order=["laid_off"])
     join(wave, [first, second, in_school])
     Registrant.objects.filter(pk=in_school.pk).update(in_school=True)
     wave_select(wave=closed(wave), seed=SEED, actor=OPERATOR)
