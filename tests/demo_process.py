@@ -30,12 +30,13 @@ class RunningDemo:
 
 @contextmanager
 def running_demo(data_dir: Path) -> Iterator[RunningDemo]:
-    web, population, sms = free_port(), free_port(), free_port()
+    web, population, sms, platform = free_port(), free_port(), free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
     env.update(
         PRAKERJA_DATA_DIR=str(data_dir),
         PRAKERJA_POPULATION_URL=f"http://127.0.0.1:{population}",
         PRAKERJA_SMS_URL=f"http://127.0.0.1:{sms}",
+        PRAKERJA_PLATFORM_SANDBOX_URL=f"http://127.0.0.1:{platform}",
         PRAKERJA_PUBLIC_URL=f"http://127.0.0.1:{web}",
     )
     process = subprocess.Popen(

@@ -96,9 +96,37 @@ TABLE: tuple[EnvVar, ...] = (
         "SMS gateway adapter base URL; the demo runs `prakerja sandbox sms` there.",
     ),
     EnvVar(
+        "PRAKERJA_PLATFORM_SANDBOX_URL",
+        "http://127.0.0.1:8103",
+        "Where `prakerja sandbox platform` listens: a digital platform's backend that receives "
+        "the system's webhooks at `/webhooks` and calls the partner API.",
+    ),
+    EnvVar(
+        "PRAKERJA_PLATFORM_SANDBOX_PARTNER",
+        "",
+        "Partner code the platform sandbox acts as; its secrets are read from the database "
+        "unless the next two are set. Empty: webhooks are refused until configured.",
+    ),
+    EnvVar(
+        "PRAKERJA_PLATFORM_SANDBOX_SECRET",
+        "",
+        "The platform sandbox's partner API signing secret (overrides the database's).",
+    ),
+    EnvVar(
+        "PRAKERJA_PLATFORM_SANDBOX_WEBHOOK_SECRET",
+        "",
+        "The platform sandbox's webhook secret `whsec_…` (overrides the database's).",
+    ),
+    EnvVar(
         "PRAKERJA_ADAPTER_TIMEOUT_S",
         "5",
         "Seconds an adapter waits for the registry or the SMS gateway before it counts as down.",
+    ),
+    EnvVar(
+        "PRAKERJA_WEBHOOK_TIMEOUT_S",
+        "10",
+        "Seconds the system waits for a partner's webhook endpoint to answer before the delivery "
+        "counts as failed and is retried later.",
     ),
     EnvVar(
         "PRAKERJA_EMAIL_URL",

@@ -150,6 +150,8 @@ PERIODIC_JOBS = {
     "registry-retry-due": ("prakerja.registration.registry_retry_due", 30),
     "throttle-prune": ("prakerja.throttle.prune", 3600),
     "notifications-send": ("prakerja.notifications.send_due", 10),
+    "partner-events-deliver": ("prakerja.partners.deliver_due", 10),
+    "partner-idempotency-prune": ("prakerja.partners.idempotency_prune", 3600),
     # Hourly although they are daily duties: both are idempotent, and a deadline is met within the
     # hour rather than up to a day late.
     "participants-revoke-due": ("prakerja.waves.revoke_due", 3600),

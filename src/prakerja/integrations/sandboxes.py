@@ -12,10 +12,12 @@ from urllib.parse import urlsplit
 
 from prakerja.config import env
 
-# name -> (module, the setting with the URL its adapter calls)
+# name -> (module, the setting with the URL its adapter calls, or for the platform, where the
+# sandbox listens: the system reaches it at each partner's webhook_url)
 SANDBOXES: dict[str, tuple[str, str]] = {
     "population": ("prakerja.integrations.population.sandbox", "PRAKERJA_POPULATION_URL"),
     "sms": ("prakerja.integrations.sms.sandbox", "PRAKERJA_SMS_URL"),
+    "platform": ("prakerja.integrations.platform.sandbox", "PRAKERJA_PLATFORM_SANDBOX_URL"),
 }
 
 

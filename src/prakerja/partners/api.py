@@ -4,15 +4,15 @@ digital platforms and financial institutions make. OpenAPI at /api/partner/v1/do
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
-from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import Field, NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader
 
-from prakerja.common.errors import ApplicationError, ValidationFailed
+from prakerja.common.errors import ApplicationError, NotFound, ValidationFailed
 from prakerja.partners.auth import partner_authenticate
-from prakerja.partners.errors import SignatureInvalid
+from prakerja.partners.errors import PartnerKindNotAllowed, SignatureInvalid
 from prakerja.partners.idempotency import idempotent
 from prakerja.partners.models import Partner
 
@@ -64,14 +64,47 @@ def application_error(request: HttpRequest, error: ApplicationError) -> HttpResp
     return response
 
 
+# Pydantic's error types as the field codes the services use, so that a field refused by the schema
+# and one refused by a service read the same in `details` ({"price_idr": "OUT_OF_RANGE"}).
+FIELD_CODES = {
+    "missing": "REQUIRED",
+    "string_too_short": "REQUIRED",
+    "string_too_long": "TOO_LONG",
+    "string_type": "STRING_REQUIRED",
+    "int_type": "INTEGER_REQUIRED",
+    "int_parsing": "INTEGER_REQUIRED",
+    "int_from_float": "INTEGER_REQUIRED",
+    "float_type": "NUMBER_REQUIRED",
+    "float_parsing": "NUMBER_REQUIRED",
+    "finite_number": "NUMBER_REQUIRED",
+    "bool_type": "BOOLEAN_REQUIRED",
+    "bool_parsing": "BOOLEAN_REQUIRED",
+    "greater_than": "OUT_OF_RANGE",
+    "greater_than_equal": "OUT_OF_RANGE",
+    "less_than": "OUT_OF_RANGE",
+    "less_than_equal": "OUT_OF_RANGE",
+    "literal_error": "CHOICE_INVALID",
+    "enum": "CHOICE_INVALID",
+    "model_type": "OBJECT_REQUIRED",
+    "model_attributes_type": "OBJECT_REQUIRED",
+    "dict_type": "OBJECT_REQUIRED",
+    "json_invalid": "JSON_INVALID",
+}
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    """ninja locates a body field as ("body", "<parameter>", field, …) and a path parameter as
+    ("path", name): the field path partners know ("institution.name", "external_id")."""
+    if loc and loc[0] == "body":
+        return ".".join(str(p) for p in loc[2:]) or "body"
+    return ".".join(str(p) for p in loc[1:]) or "body"
+
+
 @partner_api.exception_handler(NinjaValidationError)
 def validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
-    fields = {
-        ".".join(str(p) for p in e["loc"][2:]) or str(e["loc"][-1] if e["loc"] else "body"): e[
-            "msg"
-        ]
-        for e in error.errors
-    }
+    fields: dict[str, str] = {}
+    for e in error.errors:
+        fields.setdefault(_field(e["loc"]), FIELD_CODES.get(e["type"], str(e["type"]).upper()))
     return application_error(request, ValidationFailed(details=fields))
 
 
@@ -80,9 +113,100 @@ def auth_error(request: HttpRequest, error: AuthenticationError) -> HttpResponse
     return application_error(request, SignatureInvalid())
 
 
-def caller(request: HttpRequest) -> Partner:
+@partner_api.exception_handler(HttpError)
+def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    """ninja's own refusals in the contract's body: a body that is not JSON is a 422 naming it."""
+    if error.status_code == 400:
+        return application_error(request, ValidationFailed(details={"body": "JSON_INVALID"}))
+    generic = ApplicationError(details={"detail": error.message})
+    response = application_error(request, generic)
+    response.status_code = error.status_code
+    return response
+
+
+@partner_api.exception_handler(Http404)
+def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return application_error(request, NotFound())
+
+
+# --- documentation shared by every router ----------------------------------------------------------
+
+
+class ErrorDetail(Schema):
+    code: str = Field(description="Stable, UPPER_SNAKE; branch on this.", examples=["NOT_FOUND"])
+    message: str = Field(description="Human text (English).")
+    details: dict[str, Any] = Field(
+        description="The facts: for VALIDATION_FAILED the failing fields, each with a code "
+        '(`{"price_idr": "OUT_OF_RANGE"}`); for RATE_LIMITED `retry_after_s`.'
+    )
+
+
+class ErrorBody(Schema):
+    error: ErrorDetail
+
+
+# The refusals every signed call may get; a router adds its own (404, 409, 410) with `errors()`.
+ERROR_DESCRIPTIONS = {
+    401: "`SIGNATURE_INVALID` (also for missing headers), `TIMESTAMP_OUT_OF_RANGE`, "
+    "`PARTNER_UNKNOWN`.",
+    403: "`PARTNER_SUSPENDED`; `PARTNER_KIND_NOT_ALLOWED` when the call is for the other kind of "
+    "partner.",
+    409: "`IDEMPOTENCY_KEY_REUSED`: this X-EXTERNAL-ID was used with a different request.",
+    422: "`VALIDATION_FAILED`: `details` names each failing field with a code.",
+    429: "`RATE_LIMITED`: wait `Retry-After` seconds.",
+}
+
+
+SIGNED_HEADERS: list[dict[str, Any]] = [
+    {
+        "in": "header",
+        "name": "X-PARTNER-ID",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": "Your partner code.",
+    },
+    {
+        "in": "header",
+        "name": "X-TIMESTAMP",
+        "required": True,
+        "schema": {"type": "string", "format": "date-time"},
+        "description": "ISO 8601 with offset; refused when more than 5 minutes off the server "
+        "clock.",
+    },
+    {
+        "in": "header",
+        "name": "X-EXTERNAL-ID",
+        "required": True,
+        "schema": {"type": "string", "maxLength": 64},
+        "description": "Unique per partner for 24 hours; the idempotency key of POST, PUT and "
+        "DELETE.",
+    },
+]
+
+
+def errors(
+    extra: dict[int, str] | None = None,
+) -> tuple[dict[int, type[Schema]], dict[str, Any]]:
+    """Error responses for an operation: ({status: ErrorBody}, openapi_extra with the signed
+    headers and each status's codes). `extra` adds statuses or codes: errors({404: "`…`"})."""
+    descriptions = dict(ERROR_DESCRIPTIONS)
+    for status, text in (extra or {}).items():
+        descriptions[status] = f"{descriptions[status]} {text}" if status in descriptions else text
+    responses: dict[int, type[Schema]] = {status: ErrorBody for status in descriptions}
+    openapi_extra: dict[str, Any] = {
+        "parameters": list(SIGNED_HEADERS),
+        "responses": {status: {"description": text} for status, text in descriptions.items()},
+    }
+    return responses, openapi_extra
+
+
+def caller(request: HttpRequest, *, kind: str | None = None) -> Partner:
+    """The authenticated partner; with `kind`, refused with 403 PARTNER_KIND_NOT_ALLOWED unless it
+    is a partner of that kind (checked before any work, so nothing is stored for the key)."""
     partner = request.auth  # type: ignore[attr-defined]
     assert isinstance(partner, Partner)
+    if kind is not None and partner.kind != kind:
+        raise PartnerKindNotAllowed(details={"kind": partner.kind, "required": kind}, kind=kind)
     return partner
 
 
@@ -90,3 +214,9 @@ def answer_once(request: HttpRequest, work: Any) -> HttpResponse:
     """Run a mutating call once per X-EXTERNAL-ID and answer with the first answer."""
     status, body = idempotent(request=request, partner=caller(request), work=work)
     return HttpResponse(body, status=status, content_type="application/json")
+
+
+# Routers import this module; they are registered here, last, to avoid import cycles.
+from prakerja.catalog.partner_api import router as trainings_router  # noqa: E402
+
+partner_api.add_router("/trainings", trainings_router)

@@ -29,3 +29,13 @@ class PartnerSuspended(ApplicationError):
     http_status = 403
     message_id = "Akses mitra ini sedang ditangguhkan. Hubungi PMO Kartu Prakerja."
     message_en = "This partner's access is suspended. Contact the Kartu Prakerja PMO."
+
+
+class PartnerKindNotAllowed(ApplicationError):
+    """A call made by the wrong kind of partner (a financial institution publishing trainings, a
+    platform reporting transfers)."""
+
+    code = "PARTNER_KIND_NOT_ALLOWED"
+    http_status = 403
+    message_id = "Panggilan ini hanya untuk mitra berjenis {kind}."
+    message_en = "This call is only for partners of kind {kind}."

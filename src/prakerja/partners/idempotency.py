@@ -3,7 +3,10 @@
 The key is claimed by inserting its row first, in the transaction that then does the work and stores
 the answer. A second call with the same key waits on that row (PostgreSQL's unique index; SQLite's
 write lock), then finds the stored answer and returns it: the work is never done twice, even when
-the two calls race. A refused call (an ApplicationError) rolls back its work but keeps its answer.
+the two calls race. A refused call (an ApplicationError) rolls back its work but keeps its answer
+(a 404 or 409 decided on the system's state is the answer to that key), except a malformed request
+(422 VALIDATION_FAILED): like one refused by the schema before it reaches `work`, it keeps nothing,
+so the partner may correct the body and send it again with the same X-EXTERNAL-ID.
 """
 
 import datetime
@@ -16,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from prakerja.common.errors import ApplicationError, IdempotencyKeyReused
+from prakerja.common.errors import ApplicationError, IdempotencyKeyReused, ValidationFailed
 from prakerja.partners.models import IdempotentCall, Partner
 
 KEEP = datetime.timedelta(hours=24)
@@ -57,6 +60,8 @@ def idempotent(
         try:
             with transaction.atomic():
                 status, body = work()
+        except ValidationFailed:
+            raise  # rolls back the claim too: the key stays unused
         except ApplicationError as error:
             status, body = error.http_status, error.body("en")
         call.status_code, call.response_body = status, json.dumps(body, default=str)

@@ -1,9 +1,10 @@
 """Partners and their signing secrets: created, rotated, retired and suspended by the PMO, audited."""
 
 import base64
+import re
 import secrets as random
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from prakerja.audit.services import audit_record
@@ -21,6 +22,16 @@ class TooManySecrets(Conflict):
     message_en = "This partner already holds two live secrets; retire one first."
 
 
+class OnlyOneLiveSecret(Conflict):
+    code = "PARTNER_SECRET_LAST"
+    message_id = "Mitra ini hanya memegang satu secret aktif; tambahkan yang baru sebelum pensiun."
+    message_en = "This partner holds only one live secret; add a new one before retiring it."
+
+
+# The X-PARTNER-ID: lower-case ASCII letters, digits, "-" and "_" (Partner.code is 40 long).
+CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+
+
 def _new_secret() -> str:
     return random.token_urlsafe(32)
 
@@ -33,22 +44,33 @@ def partner_create(
     problems = {}
     if kind not in PartnerKind.values:
         problems["kind"] = "CHOICE_INVALID"
-    if not code or not code.replace("-", "").replace("_", "").isalnum() or code != code.lower():
+    if not CODE.fullmatch(code):
         problems["code"] = "SLUG_REQUIRED"
     elif Partner.objects.filter(code=code).exists():
         problems["code"] = "ALREADY_EXISTS"
+    name = name.strip()
+    if not name:
+        problems["name"] = "REQUIRED"
+    elif len(name) > 120:  # Partner.name
+        problems["name"] = "TOO_LONG"
+    if len(webhook_url) > 200:  # Partner.webhook_url
+        problems["webhook_url"] = "TOO_LONG"
     if problems:
         raise ValidationFailed(details=problems)
     secret = _new_secret()
     webhook_secret = "whsec_" + base64.b64encode(random.token_bytes(24)).decode()
     with transaction.atomic():
-        partner = Partner.objects.create(
-            code=code,
-            name=name,
-            kind=kind,
-            webhook_url=webhook_url,
-            webhook_secret_encrypted=encrypt(webhook_secret),
-        )
+        try:
+            with transaction.atomic():
+                partner = Partner.objects.create(
+                    code=code,
+                    name=name,
+                    kind=kind,
+                    webhook_url=webhook_url,
+                    webhook_secret_encrypted=encrypt(webhook_secret),
+                )
+        except IntegrityError:  # created by someone else since the check above
+            raise ValidationFailed(details={"code": "ALREADY_EXISTS"}) from None
         PartnerSecret.objects.create(partner=partner, secret_encrypted=encrypt(secret))
         audit_record(actor=actor, event_type="partner.created", subject=partner, details={})
     return partner, secret
@@ -77,7 +99,7 @@ def partner_secret_retire_oldest(*, partner: Partner, actor: Actor) -> int:
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
         live = list(partner.secrets.filter(retired_at__isnull=True).order_by("created_at", "pk"))
         if len(live) < MAX_LIVE_SECRETS:
-            raise Conflict(details={"partner": partner.code, "secrets": "ONLY_ONE_LIVE_SECRET"})
+            raise OnlyOneLiveSecret(details={"partner": partner.code})
         oldest = live[0]
         oldest.retired_at = timezone.now()
         oldest.save(update_fields=["retired_at"])
@@ -91,11 +113,14 @@ def partner_secret_retire_oldest(*, partner: Partner, actor: Actor) -> int:
 
 
 def partner_status_set(*, partner: Partner, status: str, reason: str, actor: Actor) -> Partner:
+    """Suspend (every call refused with 403 PARTNER_SUSPENDED) or reactivate a partner."""
     if status not in PartnerStatus.values:
         raise ValidationFailed(details={"status": "CHOICE_INVALID"})
     with transaction.atomic():
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
         before = partner.status
+        if before == status:
+            return partner  # nothing to change, nothing to audit
         partner.status = status
         partner.save(update_fields=["status"])
         audit_record(

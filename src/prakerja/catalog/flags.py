@@ -1,0 +1,132 @@
+"""Curation flags (program.md §7): facts the PMO sees beside a training, never decisions.
+
+* price parity: the price in the program may not exceed the price outside it, as the platform
+  declares it;
+* near-duplicate: a title and description (nearly) identical to a training of another institution
+  in the same category. Text is normalised (case, accents, punctuation) and cut into shingles of
+  three words; two trainings are near-duplicates when the Jaccard similarity of their shingle sets
+  is at least 0.9. One query reads the category (a few hundred rows of the ~2.700-training catalog
+  of 2020), the comparison is set arithmetic in memory, and flags change by bulk UPDATEs.
+
+"Another institution" means another institution *name*: the same institution selling the same
+course on two platforms (legitimate, and common in 2020) is two Institution rows of one name.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from prakerja.catalog.models import Training, TrainingStatus
+
+SHINGLE_WORDS = 3
+NEAR_DUPLICATE_SIMILARITY = 0.9
+
+_WORD = re.compile(r"[^\W_]+")
+# ASCII punctuation and symbols to spaces, in one C-level pass (str.translate).
+_ASCII_SEPARATORS = str.maketrans(
+    {chr(i): " " for i in range(128) if not chr(i).isalnum() and not chr(i).isspace()}
+)
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words without accents or punctuation: "Kursus  Barista!" -> [kursus, barista]."""
+    if text.isascii():  # most Indonesian text is: the fast path
+        return text.translate(_ASCII_SEPARATORS).lower().split()
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _WORD.findall(plain.casefold())
+
+
+def institution_key(name: str) -> str:
+    return " ".join(words(name))
+
+
+def shingles_of(found: list[str]) -> frozenset[tuple[str, ...]]:
+    """The word 3-grams of a list of words (the words themselves, as one shingle, when there are
+    fewer than three)."""
+    if len(found) < SHINGLE_WORDS:
+        return frozenset({tuple(found)}) if found else frozenset()
+    return frozenset(zip(found, found[1:], found[2:], strict=False))
+
+
+def shingles(title: str, description: str) -> frozenset[tuple[str, ...]]:
+    return shingles_of(words(f"{title} {description}"))
+
+
+def similarity(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> float:
+    """Jaccard similarity |a ∩ b| / |a ∪ b| (0 for an empty set)."""
+    if not a or not b:
+        return 0.0
+    common = len(a & b)
+    return common / (len(a) + len(b) - common)
+
+
+def price_above_outside(*, price_idr: int, price_outside_program_idr: int) -> bool:
+    return price_idr > price_outside_program_idr
+
+
+@dataclass(frozen=True)
+class Text:
+    """What near-duplication compares: a training's category, institution and words."""
+
+    category: str
+    institution_name: str
+    title: str
+    description: str
+
+    @classmethod
+    def of(cls, training: Training) -> "Text":
+        return cls(
+            training.category, training.institution.name, training.title, training.description
+        )
+
+
+def near_duplicates(text: Text, *, exclude_id: int | None = None) -> set[int]:
+    """Ids of the trainings in `text`'s category, not withdrawn, of another institution, whose
+    title and description are near-identical to `text`'s."""
+    mine = shingles(text.title, text.description)
+    if not mine:
+        return set()
+    own_institution = institution_key(text.institution_name)
+    candidates = Training.objects.filter(category=text.category).exclude(
+        status=TrainingStatus.WITHDRAWN
+    )
+    if exclude_id is not None:
+        candidates = candidates.exclude(pk=exclude_id)
+    rows = candidates.values_list("pk", "institution__name", "title", "description")
+    found: set[int] = set()
+    for pk, institution_name, title, description in rows.iterator(chunk_size=500):
+        theirs = words(f"{title} {description}")
+        # A text of n words has at most n - 2 shingles, and the Jaccard similarity of two sets is
+        # at most the smaller size over the larger: a much shorter text is skipped unshingled.
+        if max(len(theirs) - SHINGLE_WORDS + 1, 1) < NEAR_DUPLICATE_SIMILARITY * len(mine):
+            continue
+        if institution_key(institution_name) == own_institution:
+            continue
+        if similarity(mine, shingles_of(theirs)) >= NEAR_DUPLICATE_SIMILARITY:
+            found.add(pk)
+    return found
+
+
+def near_duplicate_flags_spread(*, matches: Iterable[int], lost: Iterable[int]) -> None:
+    """After a training's text changed (and was saved): its new `matches` are flagged; each
+    training it matched before and no longer does (`lost`) keeps its flag only if it still matches
+    another training."""
+    matched = set(matches)
+    if matched:
+        Training.objects.filter(pk__in=matched, flag_near_duplicate=False).update(
+            flag_near_duplicate=True
+        )
+    still: list[int] = []
+    cleared: list[int] = []
+    for training in Training.objects.filter(pk__in=set(lost) - matched).select_related(
+        "institution"
+    ):
+        (still if near_duplicates(Text.of(training), exclude_id=training.pk) else cleared).append(
+            training.pk
+        )
+    if cleared:
+        Training.objects.filter(pk__in=cleared).update(flag_near_duplicate=False)
+    if still:
+        Training.objects.filter(pk__in=still).update(flag_near_duplicate=True)

@@ -1,0 +1,599 @@
+"""The catalog's writes: trainings published and withdrawn by digital platforms through the partner
+API, and curated by the PMO (program.md §4, §7; partner-api.md, "Digital platforms").
+
+A training's status changes only through TRANSITIONS. A platform's changes of price or content send
+an active or rejected training back to review; the PMO approves, rejects, suspends and reinstates.
+Every change of status is audited and queued for the platform as `training.status_changed`.
+"""
+
+import datetime
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from prakerja.audit.services import audit_record
+from prakerja.catalog import flags
+from prakerja.catalog.models import Delivery, Institution, Training, TrainingStatus
+from prakerja.common.actors import Actor
+from prakerja.common.errors import Conflict, NotFound, ValidationFailed
+from prakerja.partners.errors import PartnerKindNotAllowed
+from prakerja.partners.models import Partner, PartnerKind
+from prakerja.partners.outbox import event_publish
+from prakerja.registration.regions import region
+
+# --- limits (the partner API's schema documents the same numbers) -------------------------------
+
+EXTERNAL_ID_MAX = 64
+TITLE_MAX = 200
+CATEGORY_MAX = 60
+DESCRIPTION_MAX = 20_000
+URL_MAX = 500
+ADDRESS_MAX = 300
+INSTITUTION_NAME_MAX = 200
+REASON_MAX = 300
+PRICE_MIN_IDR = 1
+PRICE_MAX_IDR = 10_000_000
+OUTSIDE_PRICE_MAX_IDR = 1_000_000_000
+DURATION_HOURS_MAX = 10_000
+SESSIONS_MAX = 10_000
+
+
+class TrainingNotFound(NotFound):
+    code = "TRAINING_NOT_FOUND"
+    message_id = "Pelatihan dengan external_id ini tidak ditemukan pada platform Anda."
+    message_en = "There is no training with this external_id on your platform."
+
+
+class TrainingTransitionRefused(Conflict):
+    code = "TRAINING_TRANSITION_REFUSED"
+    message_id = "Keputusan {decision} tidak berlaku untuk pelatihan berstatus {current}."
+    message_en = "A training that is {current} cannot be given the decision {decision}."
+
+
+# --- the one table of status changes ------------------------------------------------------------
+
+TRANSITIONS: dict[str, set[str]] = {
+    TrainingStatus.PENDING_REVIEW: {
+        TrainingStatus.ACTIVE,
+        TrainingStatus.REJECTED,
+        TrainingStatus.WITHDRAWN,
+    },
+    TrainingStatus.ACTIVE: {
+        TrainingStatus.SUSPENDED,
+        TrainingStatus.PENDING_REVIEW,  # the platform changed price or content
+        TrainingStatus.WITHDRAWN,
+    },
+    TrainingStatus.REJECTED: {TrainingStatus.PENDING_REVIEW, TrainingStatus.WITHDRAWN},
+    TrainingStatus.SUSPENDED: {TrainingStatus.ACTIVE, TrainingStatus.WITHDRAWN},
+    TrainingStatus.WITHDRAWN: {TrainingStatus.PENDING_REVIEW},  # published again
+}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A PMO curation decision: the status it applies to, the status it gives, and whether the
+    PMO must say why (the reason is shown to the platform)."""
+
+    source: str
+    target: str
+    needs_reason: bool
+    cause: str  # the `cause` of the training.status_changed event
+
+
+DECISIONS: dict[str, Decision] = {
+    "approve": Decision(TrainingStatus.PENDING_REVIEW, TrainingStatus.ACTIVE, False, "approved"),
+    "reject": Decision(TrainingStatus.PENDING_REVIEW, TrainingStatus.REJECTED, True, "rejected"),
+    "suspend": Decision(TrainingStatus.ACTIVE, TrainingStatus.SUSPENDED, True, "suspended"),
+    "reinstate": Decision(TrainingStatus.SUSPENDED, TrainingStatus.ACTIVE, False, "reinstated"),
+}
+
+
+def _move(training: Training, target: str, *, cause: str, reason: str = "") -> str:
+    """Change a locked training's status by the table and queue the event; returns the status it
+    had. The caller saves the training and writes the audit event, in the same transaction."""
+    before = training.status
+    if target not in TRANSITIONS[before]:
+        raise TrainingTransitionRefused(
+            details={"training_id": training.pk, "from": before, "to": target},
+            current=before,
+            decision=cause,
+        )
+    training.status = target
+    training.status_reason = reason
+    event_publish(
+        partner_id=training.platform_id,
+        event_type="training.status_changed",
+        subject=f"training:{training.pk}",
+        data={
+            "training_id": training.pk,
+            "external_id": training.external_id,
+            "status": target,
+            "previous_status": before,
+            "cause": cause,
+            "reason": reason,
+        },
+    )
+    return before
+
+
+# --- what a platform submits ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """A validated `PUT /trainings/{external_id}` body."""
+
+    title: str
+    category: str
+    description: str
+    price_idr: int
+    price_outside_program_idr: int
+    duration_hours: int
+    sessions: int
+    delivery: str
+    url: str
+    address: str
+    regency_code: str
+    lat: float | None
+    lon: float | None
+    institution_external_id: str
+    institution_name: str
+    owned_by_platform: bool
+
+    # The fields a PMO reviews, stored on the training: a change of any sends it back to review.
+    REVIEWED = (
+        "title",
+        "category",
+        "description",
+        "price_idr",
+        "price_outside_program_idr",
+        "duration_hours",
+        "sessions",
+        "delivery",
+        "url",
+        "address",
+        "regency_code",
+        "lat",
+        "lon",
+    )
+
+    def reviewed(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {name: data[name] for name in self.REVIEWED}
+
+    def content_hash(self) -> str:
+        """SHA-256 of the reviewed fields and which institution gives the training."""
+        content = {**self.reviewed(), "institution": self.institution_external_id}
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class _Checker:
+    """Collects every failing field of a body (so a partner fixes them all at once)."""
+
+    def __init__(self) -> None:
+        self.problems: dict[str, str] = {}
+
+    def fail(self, path: str, code: str) -> None:
+        self.problems.setdefault(path, code)
+
+    def text(self, data: Mapping[str, Any], key: str, limit: int, path: str = "") -> str:
+        path = path or key
+        value = data.get(key)
+        if value is None:
+            self.fail(path, "REQUIRED")
+            return ""
+        if not isinstance(value, str):
+            self.fail(path, "STRING_REQUIRED")
+            return ""
+        value = value.strip()
+        if not value:
+            self.fail(path, "REQUIRED")
+        elif len(value) > limit:
+            self.fail(path, "TOO_LONG")
+        return value
+
+    def integer(self, data: Mapping[str, Any], key: str, low: int, high: int) -> int:
+        value = data.get(key)
+        if value is None:
+            self.fail(key, "REQUIRED")
+            return 0
+        if not isinstance(value, int) or isinstance(value, bool):
+            self.fail(key, "INTEGER_REQUIRED")
+            return 0
+        if not low <= value <= high:
+            self.fail(key, "OUT_OF_RANGE")
+        return value
+
+    def number(self, data: Mapping[str, Any], key: str, bound: float, path: str) -> float | None:
+        value = data.get(key)
+        if value is None:
+            self.fail(path, "REQUIRED")
+            return None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            self.fail(path, "NUMBER_REQUIRED")
+            return None
+        if not math.isfinite(value) or not -bound <= value <= bound:
+            self.fail(path, "OUT_OF_RANGE")
+            return None
+        return float(value)
+
+    def mapping(self, data: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+        value = data.get(key)
+        if value is None:
+            self.fail(key, "REQUIRED")
+            return None
+        if not isinstance(value, Mapping):
+            self.fail(key, "OBJECT_REQUIRED")
+            return None
+        return value
+
+
+_URL = URLValidator(schemes=["http", "https"])
+
+
+def regency_normalise(code: str) -> str | None:
+    """A regency code as the region tables write it ("32.01"; "3201" is accepted), or None when it
+    is not a regency."""
+    code = code.strip()
+    if len(code) == 4 and code.isdigit():
+        code = f"{code[:2]}.{code[2:]}"
+    found = region(code)
+    return found.code if found is not None and found.level == "regency" else None
+
+
+def training_data_validate(data: Mapping[str, Any]) -> TrainingData:
+    """Check every field of a training body; ValidationFailed names each failing one with a code:
+    REQUIRED, STRING_REQUIRED, TOO_LONG, INTEGER_REQUIRED, NUMBER_REQUIRED, BOOLEAN_REQUIRED,
+    OUT_OF_RANGE, CHOICE_INVALID, URL_INVALID, OBJECT_REQUIRED, REGENCY_UNKNOWN, OFFLINE_ONLY."""
+    check = _Checker()
+    title = check.text(data, "title", TITLE_MAX)
+    category = check.text(data, "category", CATEGORY_MAX)
+    description = check.text(data, "description", DESCRIPTION_MAX)
+    price = check.integer(data, "price_idr", PRICE_MIN_IDR, PRICE_MAX_IDR)
+    outside = check.integer(data, "price_outside_program_idr", 1, OUTSIDE_PRICE_MAX_IDR)
+    duration = check.integer(data, "duration_hours", 1, DURATION_HOURS_MAX)
+    sessions = check.integer(data, "sessions", 1, SESSIONS_MAX)
+
+    delivery = data.get("delivery")
+    if delivery is None:
+        check.fail("delivery", "REQUIRED")
+    elif delivery not in Delivery.values:
+        check.fail("delivery", "CHOICE_INVALID")
+
+    url = check.text(data, "url", URL_MAX)
+    if url and "url" not in check.problems:
+        try:
+            _URL(url)
+        except DjangoValidationError:
+            check.fail("url", "URL_INVALID")
+
+    address, regency_code, lat, lon = "", "", None, None
+    if delivery == Delivery.OFFLINE:
+        location = check.mapping(data, "location")
+        if location is not None:
+            address = check.text(location, "address", ADDRESS_MAX, "location.address")
+            raw_code = check.text(location, "regency_code", 20, "location.regency_code")
+            if raw_code and "location.regency_code" not in check.problems:
+                regency_code = regency_normalise(raw_code) or ""
+                if not regency_code:
+                    check.fail("location.regency_code", "REGENCY_UNKNOWN")
+            lat = check.number(location, "lat", 90, "location.lat")
+            lon = check.number(location, "lon", 180, "location.lon")
+    elif delivery in Delivery.values and data.get("location") is not None:
+        check.fail("location", "OFFLINE_ONLY")
+
+    institution = check.mapping(data, "institution")
+    institution_id = institution_name = ""
+    owned = False
+    if institution is not None:
+        institution_id = check.text(
+            institution, "external_id", EXTERNAL_ID_MAX, "institution.external_id"
+        )
+        institution_name = check.text(institution, "name", INSTITUTION_NAME_MAX, "institution.name")
+        value = institution.get("owned_by_platform")
+        if value is None:
+            check.fail("institution.owned_by_platform", "REQUIRED")
+        elif not isinstance(value, bool):
+            check.fail("institution.owned_by_platform", "BOOLEAN_REQUIRED")
+        else:
+            owned = value
+
+    if check.problems:
+        raise ValidationFailed(details=check.problems)
+    return TrainingData(
+        title=title,
+        category=category,
+        description=description,
+        price_idr=price,
+        price_outside_program_idr=outside,
+        duration_hours=duration,
+        sessions=sessions,
+        delivery=str(delivery),
+        url=url,
+        address=address,
+        regency_code=regency_code,
+        lat=lat,
+        lon=lon,
+        institution_external_id=institution_id,
+        institution_name=institution_name,
+        owned_by_platform=owned,
+    )
+
+
+def _platform_only(platform: Partner) -> None:
+    if platform.kind != PartnerKind.PLATFORM:
+        raise PartnerKindNotAllowed(
+            details={"kind": platform.kind, "required": PartnerKind.PLATFORM},
+            kind=PartnerKind.PLATFORM,
+        )
+
+
+def _external_id_check(external_id: str) -> None:
+    if not external_id or not external_id.strip():
+        raise ValidationFailed(details={"external_id": "REQUIRED"})
+    if len(external_id) > EXTERNAL_ID_MAX:
+        raise ValidationFailed(details={"external_id": "TOO_LONG"})
+
+
+def _locked_training(platform: Partner, external_id: str) -> Training | None:
+    return (
+        Training.objects.select_for_update()
+        .select_related("institution")
+        .filter(platform=platform, external_id=external_id)
+        .first()
+    )
+
+
+# --- institutions ---------------------------------------------------------------------------------
+
+
+def _institution_upsert(*, platform: Partner, data: TrainingData, actor: Actor) -> Institution:
+    """The platform's institution of that external_id, created or updated (name, ownership)."""
+    found = (
+        Institution.objects.select_for_update()
+        .filter(platform=platform, external_id=data.institution_external_id)
+        .first()
+    )
+    if found is None:
+        try:
+            with transaction.atomic():
+                institution = Institution.objects.create(
+                    platform=platform,
+                    external_id=data.institution_external_id,
+                    name=data.institution_name,
+                    owned_by_platform=data.owned_by_platform,
+                )
+        except IntegrityError:  # another call of the platform created it a moment ago
+            found = Institution.objects.select_for_update().get(
+                platform=platform, external_id=data.institution_external_id
+            )
+        else:
+            audit_record(
+                actor=actor,
+                event_type="institution.created",
+                subject=institution,
+                details={
+                    "external_id": institution.external_id,
+                    "name": institution.name,
+                    "owned_by_platform": institution.owned_by_platform,
+                },
+            )
+            return institution
+    changed: dict[str, list[Any]] = {}
+    if found.name != data.institution_name:
+        changed["name"] = [found.name, data.institution_name]
+        found.name = data.institution_name
+    if found.owned_by_platform != data.owned_by_platform:
+        changed["owned_by_platform"] = [found.owned_by_platform, data.owned_by_platform]
+        found.owned_by_platform = data.owned_by_platform
+    if changed:
+        found.save(update_fields=["name", "owned_by_platform"])
+        audit_record(actor=actor, event_type="institution.updated", subject=found, details=changed)
+    return found
+
+
+# --- trainings: what platforms do -----------------------------------------------------------------
+
+
+def training_upsert(
+    *, platform: Partner, external_id: str, data: Mapping[str, Any], actor: Actor
+) -> tuple[Training, bool]:
+    """Publish or change the platform's training `external_id`; returns it and whether it is new.
+
+    New trainings await review. A change of price or content sends an active or rejected training
+    back to review (a pending one stays pending, a suspended one stays suspended until the PMO
+    reinstates it); a withdrawn training published again goes back to review; an identical body
+    changes nothing. Another platform's training of the same external_id is a different training.
+    """
+    _platform_only(platform)
+    _external_id_check(external_id)
+    clean = training_data_validate(data)
+    digest = clean.content_hash()
+    price_flag = flags.price_above_outside(
+        price_idr=clean.price_idr, price_outside_program_idr=clean.price_outside_program_idr
+    )
+    text = flags.Text(clean.category, clean.institution_name, clean.title, clean.description)
+    now = timezone.now()
+    with transaction.atomic():
+        training = _locked_training(platform, external_id)
+        before_text = flags.Text.of(training) if training is not None else None
+        institution = _institution_upsert(platform=platform, data=clean, actor=actor)
+        if training is None:
+            matches = flags.near_duplicates(text)
+            try:
+                with transaction.atomic():
+                    training = Training.objects.create(
+                        platform=platform,
+                        external_id=external_id,
+                        institution=institution,
+                        **clean.reviewed(),
+                        status=TrainingStatus.PENDING_REVIEW,
+                        content_hash=digest,
+                        flag_price_above_outside=price_flag,
+                        flag_near_duplicate=bool(matches),
+                        created_at=now,
+                        updated_at=now,
+                    )
+            except IntegrityError:  # the same training published by a concurrent call
+                training = _locked_training(platform, external_id)
+                assert training is not None
+                before_text = flags.Text.of(training)
+            else:
+                flags.near_duplicate_flags_spread(matches=matches, lost=())
+                audit_record(
+                    actor=actor,
+                    event_type="training.created",
+                    subject=training,
+                    details={
+                        "external_id": external_id,
+                        "status": training.status,
+                        "price_idr": training.price_idr,
+                        "flag_price_above_outside": training.flag_price_above_outside,
+                        "flag_near_duplicate": training.flag_near_duplicate,
+                    },
+                )
+                return training, True
+        assert before_text is not None
+        _training_change(
+            training=training,
+            institution=institution,
+            clean=clean,
+            digest=digest,
+            price_flag=price_flag,
+            text=text,
+            before_text=before_text,
+            now=now,
+            actor=actor,
+        )
+    return training, False
+
+
+def _training_change(
+    *,
+    training: Training,
+    institution: Institution,
+    clean: TrainingData,
+    digest: str,
+    price_flag: bool,
+    text: flags.Text,
+    before_text: flags.Text,
+    now: datetime.datetime,
+    actor: Actor,
+) -> None:
+    """Apply a PUT to an existing, locked training (nothing at all when the body is the same)."""
+    withdrawn = training.status == TrainingStatus.WITHDRAWN
+    if training.content_hash == digest and not withdrawn:
+        return
+    changed = [name for name, value in clean.reviewed().items() if getattr(training, name) != value]
+    if training.institution_id != institution.pk:
+        changed.append("institution")
+    for name, value in clean.reviewed().items():
+        setattr(training, name, value)
+    training.institution = institution
+    training.content_hash = digest
+    training.updated_at = now
+    training.flag_price_above_outside = price_flag
+
+    before_status = training.status
+    if withdrawn:
+        _move(training, TrainingStatus.PENDING_REVIEW, cause="resubmitted")
+    elif before_status in (TrainingStatus.ACTIVE, TrainingStatus.REJECTED):
+        _move(training, TrainingStatus.PENDING_REVIEW, cause="content_changed")
+
+    # Near-duplication is compared again when the words, the category or the institution changed,
+    # or when the training comes back to the catalog.
+    compare = withdrawn or text != before_text
+    matches: set[int] = set()
+    lost: set[int] = set()
+    if compare:
+        matches = flags.near_duplicates(text, exclude_id=training.pk)
+        if not withdrawn:
+            lost = flags.near_duplicates(before_text, exclude_id=training.pk)
+        training.flag_near_duplicate = bool(matches)
+    training.save()
+    if compare:
+        flags.near_duplicate_flags_spread(matches=matches, lost=lost)
+    audit_record(
+        actor=actor,
+        event_type="training.updated",
+        subject=training,
+        details={
+            "changed": sorted(changed),
+            "status": [before_status, training.status],
+            "flag_price_above_outside": training.flag_price_above_outside,
+            "flag_near_duplicate": training.flag_near_duplicate,
+        },
+    )
+
+
+def training_withdraw(*, platform: Partner, external_id: str, actor: Actor) -> Training:
+    """The platform takes its training out of the catalog (vouchers already issued stay valid).
+    Withdrawing a withdrawn training changes nothing; another platform's is TRAINING_NOT_FOUND."""
+    _platform_only(platform)
+    with transaction.atomic():
+        training = _locked_training(platform, external_id)
+        if training is None:
+            raise TrainingNotFound(details={"external_id": external_id})
+        if training.status == TrainingStatus.WITHDRAWN:
+            return training
+        # The trainings it was a near-duplicate of are compared again without it.
+        lost = flags.near_duplicates(flags.Text.of(training), exclude_id=training.pk)
+        before = _move(training, TrainingStatus.WITHDRAWN, cause="withdrawn")
+        training.updated_at = timezone.now()
+        training.save(update_fields=["status", "status_reason", "updated_at"])
+        flags.near_duplicate_flags_spread(matches=(), lost=lost)
+        audit_record(
+            actor=actor,
+            event_type="training.withdrawn",
+            subject=training,
+            details={"external_id": external_id, "from": before},
+        )
+    return training
+
+
+# --- trainings: what the PMO does -----------------------------------------------------------------
+
+
+def training_review(*, training: Training, decision: str, reason: str, actor: Actor) -> Training:
+    """A PMO curation decision: approve or reject a training pending review, suspend an active one,
+    reinstate a suspended one. Reject and suspend need a reason (the platform is told it)."""
+    chosen = DECISIONS.get(decision)
+    if chosen is None:
+        raise ValidationFailed(details={"decision": "CHOICE_INVALID"})
+    reason = (reason or "").strip()
+    if chosen.needs_reason and not reason:
+        raise ValidationFailed(details={"reason": "REQUIRED"})
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed(details={"reason": "TOO_LONG"})
+    with transaction.atomic():
+        locked = Training.objects.select_for_update().get(pk=training.pk)
+        if locked.status != chosen.source:
+            raise TrainingTransitionRefused(
+                details={"training_id": locked.pk, "status": locked.status, "decision": decision},
+                current=locked.status,
+                decision=decision,
+            )
+        before = _move(locked, chosen.target, cause=chosen.cause, reason=reason)
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["status", "status_reason", "updated_at"])
+        audit_record(
+            actor=actor,
+            event_type="training.reviewed",
+            subject=locked,
+            details={
+                "decision": decision,
+                "from": before,
+                "to": locked.status,
+                "reason": reason,
+            },
+        )
+    return locked
