@@ -108,6 +108,7 @@ def test_an_operator_edits_the_scheme_in_the_admin_and_the_edit_is_audited(admin
         "daily_disbursement_capacity": "80000",
         "max_participants_per_family": "2",
         "min_age_years": "18",
+        "rating_min_reviews": "10",
     }
 
     answer = admin_client.post(f"/admin/waves/programscheme/{scheme.pk}/change/", form)

@@ -441,3 +441,6 @@ def participant(request: HttpRequest) -> dict:
         "days_left": card.days_left,
         "revoked_at": _utc(p.revoked_at),
     }
+
+
+participant_api.add_router("/trainings", "prakerja.catalog.participant_api.router")

@@ -109,3 +109,87 @@ class ResetConfirmForm(forms.Form):
         label=_("New password (at least 8 characters)"),
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
+
+
+SORT_CHOICES = [
+    ("relevance", _("Most relevant")),
+    ("price_asc", _("Cheapest first")),
+    ("price_desc", _("Most expensive first")),
+    ("rating", _("Best rated")),
+    ("popularity", _("Most bought")),
+    ("distance", _("Nearest to home (in person)")),
+]
+DELIVERY_CHOICES = [
+    ("", _("Any way of learning")),
+    ("self_paced", _("Self-paced video")),
+    ("webinar", _("Webinar")),
+    ("offline", _("In person")),
+]
+
+
+def province_label(name: str) -> str:
+    """A province's name for people: "DKI JAKARTA" -> "DKI Jakarta", "P A P U A" -> "Papua"."""
+    words = name.split()
+    if all(len(word) == 1 for word in words):
+        words = ["".join(words)]
+    return " ".join(w if w in ("DKI", "DI") else w.capitalize() for w in words)
+
+
+class TrainingSearchForm(forms.Form):
+    """The catalog search's parameters from the query string; every one may be left out."""
+
+    q = forms.CharField(
+        label=_("Find a training"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("e.g. menjahit, excel")}),
+    )
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    platform = forms.ChoiceField(label=_("Platform"), required=False)
+    price_min = forms.IntegerField(
+        label=_("Lowest price (Rp)"),
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1000"}),
+    )
+    price_max = forms.IntegerField(
+        label=_("Highest price (Rp)"),
+        min_value=0,
+        required=False,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1000"}),
+    )
+    delivery = forms.ChoiceField(label=_("How"), choices=DELIVERY_CHOICES, required=False)
+    province = forms.ChoiceField(label=_("Province (in-person trainings)"), required=False)
+    sort = forms.ChoiceField(label=_("Sort by"), choices=SORT_CHOICES, required=False)
+    page = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *args: object,
+        categories: list[str],
+        platforms: list[tuple[str, str]],
+        **kwargs: object,
+    ) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        choices: dict[str, list[tuple[str, object]]] = {
+            "category": [("", _("All categories")), *((c, c) for c in categories)],
+            "platform": [("", _("All platforms")), *platforms],
+            "province": [
+                ("", _("All provinces")),
+                *((p.province_code, province_label(p.name)) for p in provinces()),
+            ],
+        }
+        for name, offered in choices.items():
+            self.fields[name].choices = offered  # type: ignore[attr-defined]
+
+    def clean_page(self) -> int:
+        """A page number from a link; anything else is the first page."""
+        page = self.cleaned_data.get("page") or ""
+        return max(1, int(page)) if page.isascii() and page.isdigit() and len(page) < 7 else 1
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        low, high = data.get("price_min"), data.get("price_max")
+        if isinstance(low, int) and isinstance(high, int) and low > high:
+            self.add_error("price_max", _("The highest price must not be below the lowest."))
+        return data

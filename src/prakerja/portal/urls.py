@@ -7,6 +7,7 @@ app_name = "portal"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
+    path("pelatihan/", views.training_search, name="training_search"),
     path("daftar/", account.sign_up, name="signup"),
     path("masuk/", account.log_in, name="login"),
     path("keluar/", account.log_out, name="logout"),

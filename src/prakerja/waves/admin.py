@@ -112,6 +112,7 @@ class ProgramSchemeAdmin(admin.ModelAdmin):
                     "daily_disbursement_capacity",
                     "max_participants_per_family",
                     "min_age_years",
+                    "rating_min_reviews",
                 )
             },
         ),

@@ -61,6 +61,11 @@ class ProgramScheme(models.Model):
         default=True,
         help_text="Applicants not selected in a wave join the next wave automatically.",
     )
+    rating_min_reviews = _positive(
+        default=10,
+        help_text="Reviews a training needs before its rating is shown to participants; also the "
+        "weight of the catalog-wide mean in the Bayesian average that is shown.",
+    )
 
     class Meta:
         constraints = [

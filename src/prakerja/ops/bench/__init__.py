@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, tuple[str, int]] = {
     "exclusions": ("prakerja.ops.bench.exclusions", 10**6),
     "registration": ("prakerja.ops.bench.registration", 2 * 10**4),
     "selection": ("prakerja.ops.bench.selection", 10**7),
+    "catalog-search": ("prakerja.ops.bench.catalog_search", 10**5),
 }
 
 

@@ -6,6 +6,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
+from prakerja.catalog.demo import demo_catalog_seed
 from prakerja.config import env
 from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module, sandbox_port
 from prakerja.ops.demo import demo_seed
@@ -27,6 +28,11 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         logins = demo_seed()
         program_lines = demo_program_seed()
+        catalog = demo_catalog_seed()
+        program_lines.append(
+            f"  catalog: {catalog.trainings} trainings from {catalog.platforms} platforms "
+            "(search them at /pelatihan/)"
+        )
         connection.close()  # the children open their own connections
 
         base = f"http://{options['host']}:{options['port']}"
