@@ -26,6 +26,7 @@ class RunningDemo:
     population: str
     sms: str
     printed: str
+    platform: str = ""
 
 
 @contextmanager
@@ -63,6 +64,7 @@ def running_demo(data_dir: Path) -> Iterator[RunningDemo]:
             f"http://127.0.0.1:{population}",
             f"http://127.0.0.1:{sms}",
             "".join(printed),
+            f"http://127.0.0.1:{platform}",
         )
     finally:
         process.send_signal(signal.SIGTERM)

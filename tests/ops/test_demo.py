@@ -2,12 +2,15 @@
 login works."""
 
 import http.cookiejar
+import json
 import re
+import time
 import urllib.parse
 import urllib.request
 
 import pytest
 
+from tests.catalog.kit import training_body
 from tests.demo_process import running_demo
 
 
@@ -68,3 +71,34 @@ def test_demo_starts_the_sandboxes_and_prints_niks_to_register_with(demo):
     )
     inbox = urllib.request.urlopen(f"http://127.0.0.1:{port}/sandbox/email/").read().decode()
     assert "Kotak masuk email (sandbox)" in inbox
+
+
+def test_the_sandbox_platform_calls_the_partner_api_and_receives_its_events(demo):
+    """Through the demo's processes: the sandbox platform withdraws a training it published, the
+    system queues training.status_changed, the scheduler delivers it, the sandbox verifies it."""
+    _, printed, started = demo
+    code = re.search(r"the sandbox platform plays (\S+)", printed).group(1)
+    body = training_body()
+
+    def call(method: str, path: str, payload: dict | None = None) -> dict:
+        order = json.dumps({"method": method, "path": path, "body": payload}).encode()
+        request = urllib.request.Request(
+            f"{started.platform}/_call", data=order, headers={"Content-Type": "application/json"}
+        )
+        return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+    created = call("PUT", "/trainings/demo-sandbox-1", body)
+    assert (created["status"], created["body"]["status"]) == (201, "pending_review")
+    withdrawn = call("DELETE", "/trainings/demo-sandbox-1")
+    assert withdrawn == {"status": 200, "body": {"status": "withdrawn"}}
+
+    deadline = time.monotonic() + 60
+    events: list = []
+    while time.monotonic() < deadline and not events:
+        answer = json.loads(urllib.request.urlopen(f"{started.platform}/events").read())
+        events = [e for e in answer["events"] if e["data"].get("external_id") == "demo-sandbox-1"]
+        time.sleep(1)
+    assert [(e["type"], e["data"]["status"]) for e in events] == [
+        ("training.status_changed", "withdrawn")
+    ]
+    assert code  # the platform whose secret signed the calls

@@ -235,3 +235,24 @@ def test_answers_older_than_a_day_are_forgotten(db):
         )
     assert idempotent_calls_prune() == 1
     assert list(IdempotentCall.objects.values_list("external_id", flat=True)) == ["fresh"]
+
+
+def test_the_webhook_url_is_set_audited_and_checked(db):
+    from prakerja.audit.models import AuditEvent
+    from prakerja.common.actors import Actor
+    from prakerja.common.errors import ValidationFailed
+    from prakerja.partners.services import partner_create, partner_webhook_set
+
+    actor = Actor.system("tests")
+    partner, _ = partner_create(code="hook-test", name="Hook", kind="platform", actor=actor)
+    partner_webhook_set(partner=partner, url="https://mitra.example/webhooks", actor=actor)
+    partner.refresh_from_db()
+    assert partner.webhook_url == "https://mitra.example/webhooks"
+    event = AuditEvent.objects.get(event_type="partner.webhook_changed")
+    assert event.details == {"from": "", "to": "https://mitra.example/webhooks"}
+    with pytest.raises(ValidationFailed) as refused:
+        partner_webhook_set(partner=partner, url="ftp://mitra.example", actor=actor)
+    assert refused.value.details == {"webhook_url": "URL_INVALID"}
+    partner.refresh_from_db()
+    assert partner.webhook_url == "https://mitra.example/webhooks"
+    assert AuditEvent.objects.filter(event_type="partner.webhook_changed").count() == 1

@@ -130,3 +130,21 @@ def partner_status_set(*, partner: Partner, status: str, reason: str, actor: Act
             details={"from": before, "to": status, "reason": reason},
         )
     return partner
+
+
+def partner_webhook_set(*, partner: Partner, url: str, actor: Actor) -> Partner:
+    """Where the partner's events are delivered (set by the PMO from what the partner declares)."""
+    if url and not url.startswith(("http://", "https://")):
+        raise ValidationFailed(details={"webhook_url": "URL_INVALID"})
+    with transaction.atomic():
+        partner = Partner.objects.select_for_update().get(pk=partner.pk)
+        before = partner.webhook_url
+        partner.webhook_url = url
+        partner.save(update_fields=["webhook_url"])
+        audit_record(
+            actor=actor,
+            event_type="partner.webhook_changed",
+            subject=partner,
+            details={"from": before, "to": url},
+        )
+    return partner

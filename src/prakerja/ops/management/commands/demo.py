@@ -33,6 +33,7 @@ class Command(BaseCommand):
             f"  catalog: {catalog.trainings} trainings from {catalog.platforms} platforms "
             "(search them at /pelatihan/)"
         )
+        program_lines += _demo_platform_sandbox()
         connection.close()  # the children open their own connections
 
         base = f"http://{options['host']}:{options['port']}"
@@ -79,3 +80,23 @@ class Command(BaseCommand):
         self.stdout.write("\n".join(lines))
         self.stdout.flush()
         supervisor.wait()
+
+
+def _demo_platform_sandbox() -> list[str]:
+    """The sandbox platform plays the first demo platform: it receives that platform's events and
+    signs its calls with that platform's secret (read from the database by the sandbox)."""
+    from prakerja.common.actors import Actor
+    from prakerja.partners.models import Partner
+    from prakerja.partners.services import partner_webhook_set
+
+    partner = Partner.objects.filter(kind="platform").order_by("pk").first()
+    if partner is None:
+        return []
+    url = env.get("PRAKERJA_PLATFORM_SANDBOX_URL").rstrip("/") + "/webhooks"
+    if partner.webhook_url != url:
+        partner_webhook_set(partner=partner, url=url, actor=Actor.system("demo-seed"))
+    os.environ.setdefault("PRAKERJA_PLATFORM_SANDBOX_PARTNER", partner.code)
+    return [
+        f"  partner API: /api/partner/v1/docs; the sandbox platform plays {partner.code} "
+        f"(credentials: prakerja partners credentials {partner.code} --json)"
+    ]
