@@ -4,11 +4,13 @@ X-EXTERNAL-ID and refused to financial institutions (403 PARTNER_KIND_NOT_ALLOWE
 
 Registered by prakerja.partners.api (import that module, not this one, to get the whole API)."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import register_converter
 from ninja import Field, Path, Router, Schema
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
+from pydantic_core import PydanticCustomError
 
 from prakerja.catalog import services
 from prakerja.common.actors import Actor
@@ -18,21 +20,55 @@ from prakerja.partners.models import PartnerKind
 router: Router = Router(tags=["trainings"])
 
 
+def _storable(value: str) -> str:
+    """Text a database can keep: PostgreSQL refuses NUL (U+0000) in any text column, so a field
+    holding one is refused here (422 CHARACTER_INVALID) rather than failing at the INSERT (a 500)."""
+    if "\x00" in value:
+        raise PydanticCustomError("character_invalid", "NUL (U+0000) is not allowed in text")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_storable)]
+
+# An external_id is one path segment: it cannot hold "/" (an encoded %2F is decoded before routing).
+EXTERNAL_ID_PATTERN = r"^[^/\x00]+$"
+
+
+class _AnyText:
+    """The rest of the path, whatever it holds (Django's `path` stops at a line break), so that
+    every external_id reaches the call and a malformed one is refused as 422 naming the field,
+    never a non-JSON 404 of the web server's router. It matches "/" too: a later route below
+    /trainings/{external_id}/… must be registered before the two here."""
+
+    regex = r"[\s\S]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(_AnyText, "partner_external_id")
+
+
 def _external_id() -> Any:
     return Path(
         ...,
         min_length=1,
         max_length=services.EXTERNAL_ID_MAX,
+        pattern=EXTERNAL_ID_PATTERN,
         description="Your id of the training (unique per platform; another platform's training "
-        "of the same id is a different training).",
+        "of the same id is a different training). Any characters but `/` and NUL, percent-encoded "
+        "as one path segment.",
     )
 
 
 # The nested objects are plain pydantic models: a value that is not an object is refused as
 # OBJECT_REQUIRED rather than read attribute by attribute.
 class LocationIn(BaseModel):
-    address: str = Field(min_length=1, max_length=services.ADDRESS_MAX)
-    regency_code: str = Field(
+    address: Text = Field(min_length=1, max_length=services.ADDRESS_MAX)
+    regency_code: Text = Field(
         description="Kemendagri regency (kabupaten/kota) code, e.g. `32.01` (`3201` is accepted).",
         examples=["32.01"],
     )
@@ -41,12 +77,12 @@ class LocationIn(BaseModel):
 
 
 class InstitutionIn(BaseModel):
-    external_id: str = Field(
+    external_id: Text = Field(
         min_length=1,
         max_length=services.EXTERNAL_ID_MAX,
         description="Your id of the training institution (lembaga pelatihan).",
     )
-    name: str = Field(min_length=1, max_length=services.INSTITUTION_NAME_MAX)
+    name: Text = Field(min_length=1, max_length=services.INSTITUTION_NAME_MAX)
     owned_by_platform: bool = Field(
         strict=True,
         description="True when the platform owns the institution: recorded and disclosed to "
@@ -55,9 +91,9 @@ class InstitutionIn(BaseModel):
 
 
 class TrainingIn(Schema):
-    title: str = Field(min_length=1, max_length=services.TITLE_MAX)
-    category: str = Field(min_length=1, max_length=services.CATEGORY_MAX)
-    description: str = Field(min_length=1, max_length=services.DESCRIPTION_MAX)
+    title: Text = Field(min_length=1, max_length=services.TITLE_MAX)
+    category: Text = Field(min_length=1, max_length=services.CATEGORY_MAX)
+    description: Text = Field(min_length=1, max_length=services.DESCRIPTION_MAX)
     price_idr: int = Field(
         strict=True,
         ge=services.PRICE_MIN_IDR,
@@ -79,10 +115,11 @@ class TrainingIn(Schema):
         None,
         description="Required for `offline` delivery, refused (`OFFLINE_ONLY`) otherwise.",
     )
-    url: str = Field(
+    url: Text = Field(
         min_length=1,
         max_length=services.URL_MAX,
         description="The training's page on the platform (http or https).",
+        json_schema_extra={"format": "uri"},
     )
 
 
@@ -117,7 +154,7 @@ def _actor(request: HttpRequest) -> Actor:
 
 
 @router.put(
-    "/{external_id}",
+    "/{partner_external_id:external_id}",
     response={200: TrainingOut, 201: TrainingOut, **PUT_ERRORS},
     openapi_extra=PUT_DOCS,
     summary="Publish or change a training",
@@ -149,7 +186,7 @@ def training_put(
 
 
 @router.delete(
-    "/{external_id}",
+    "/{partner_external_id:external_id}",
     response={200: WithdrawnOut, **DELETE_ERRORS},
     openapi_extra=DELETE_DOCS,
     summary="Withdraw a training",

@@ -33,7 +33,8 @@ Errors: `{"error": {"code", "message", "details"}}` — `401 SIGNATURE_INVALID`,
 `401 TIMESTAMP_OUT_OF_RANGE`, `401 PARTNER_UNKNOWN`, `403 PARTNER_SUSPENDED`,
 `422 VALIDATION_FAILED` (failing fields in `details`), `429 RATE_LIMITED` (with `Retry-After`).
 You only ever see your own data: another partner's object is `404`, never `403`.
-Money is integer rupiah (`*_idr`); times are ISO 8601 with offset.
+Money is integer rupiah (`*_idr`); times are ISO 8601 with offset. Text may hold any character but
+NUL (U+0000), which is refused as `CHARACTER_INVALID`.
 """
 
 
@@ -89,6 +90,9 @@ FIELD_CODES = {
     "model_attributes_type": "OBJECT_REQUIRED",
     "dict_type": "OBJECT_REQUIRED",
     "json_invalid": "JSON_INVALID",
+    # The partner API's patterns only exclude characters ("/" and NUL from an external_id in the
+    # path); NUL in body text is refused by a validator of its own type, "character_invalid".
+    "string_pattern_mismatch": "CHARACTER_INVALID",
 }
 
 

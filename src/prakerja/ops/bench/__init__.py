@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, tuple[str, int]] = {
     "registration": ("prakerja.ops.bench.registration", 2 * 10**4),
     "selection": ("prakerja.ops.bench.selection", 10**7),
     "catalog-search": ("prakerja.ops.bench.catalog_search", 10**5),
+    "partner-api": ("prakerja.ops.bench.partner_api", 2 * 10**4),
 }
 
 
