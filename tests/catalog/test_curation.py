@@ -2,7 +2,6 @@
 a platform's changes sending a training back to review, the price-parity and near-duplicate flags,
 and the `training.status_changed` events queued for the platform."""
 
-import time
 from typing import Any
 
 import pytest
@@ -505,20 +504,27 @@ def test_similarity_is_jaccard_over_three_word_shingles():
     assert flags.words("Kursus  Barista — Édisi #2!") == ["kursus", "barista", "edisi", "2"]
 
 
-def test_near_duplicates_in_a_catalog_of_2700_trainings_take_a_few_queries(
+def test_near_duplicates_in_a_catalog_of_2700_templated_trainings_take_a_few_queries(
     platform: Partner, django_assert_max_num_queries: Any
 ):
+    """A platform's trainings share its template sentences (a Jaccard similarity near 0.5 to one
+    another): the check reads only the trainings that share a band key with the new text."""
     institutions = Institution.objects.bulk_create(
         Institution(platform=platform, external_id=f"lpk-{i}", name=f"LPK {i}") for i in range(100)
     )
-    Training.objects.bulk_create(
+    template = (
+        "Peserta belajar langsung dari instruktur berpengalaman, mengerjakan tugas mingguan, "
+        "mendapat umpan balik, menyusun portofolio, dan menerima sertifikat setelah lulus ujian "
+        "akhir yang disusun bersama mitra industri"
+    )
+    trainings = Training.objects.bulk_create(
         Training(
             platform=platform,
             external_id=f"t-{i}",
             institution=institutions[i % 100],
             title=f"Pelatihan nomor {i}",
             category="Kuliner",
-            description=" ".join(f"kata{(i * 7 + j) % 5000}" for j in range(150)),
+            description=f"{template}. Kelas {i} " + " ".join(f"kata{i}x{j}" for j in range(10)),
             price_idr=100_000,
             price_outside_program_idr=100_000,
             duration_hours=4,
@@ -529,14 +535,56 @@ def test_near_duplicates_in_a_catalog_of_2700_trainings_take_a_few_queries(
         )
         for i in range(2_700)
     )
+    flags.text_bands_store(trainings)
+    text = flags.Text("Kuliner", "LPK Baru", "Pelatihan nomor baru", f"{template}. Kelas baru")
+    theirs = {t.pk: flags.shingles(t.title, t.description) for t in trainings}
+    mine = flags.shingles(text.title, text.description)
+    assert max(flags.similarity(mine, s) for s in theirs.values()) > 0.5
 
-    started = time.perf_counter()
+    with django_assert_max_num_queries(1):
+        found = flags.near_duplicates(text)
+    copy_of_7 = flags.Text("Kuliner", "LPK Baru", trainings[7].title, trainings[7].description)
+    with django_assert_max_num_queries(1):
+        copies = flags.near_duplicates(copy_of_7)
     with django_assert_max_num_queries(15):
         training = publish(platform, "new-1")
-    elapsed = time.perf_counter() - started
 
+    assert (found, copies) == (set(), {trainings[7].pk})
     assert training.flag_near_duplicate is False
-    assert elapsed < 3.0, f"near-duplicate check over 2.700 trainings took {elapsed:.2f}s"
+
+
+def test_the_indexed_check_finds_exactly_the_texts_at_or_above_the_threshold(platform: Partner):
+    """Variants of one 300-word text with 0 to 30 words replaced (similarities from 1 down to
+    about 0.5), each by another institution: near_duplicates returns exactly those whose Jaccard
+    similarity to the original is at least 0.9, as a comparison with every training would."""
+    base = [f"kata{i}" for i in range(300)]
+    variants = {}
+    for changed in range(31):
+        words = [
+            f"ganti{changed}x{i}" if i % 10 == 1 and i // 10 < changed else w
+            for i, w in enumerate(base)
+        ]
+        variants[changed] = publish(
+            platform,
+            f"v-{changed}",
+            title="Judul",
+            description=" ".join(words),
+            institution=other_institution(f"lpk-{changed}", f"LPK Varian {changed}"),
+        )
+    original = flags.shingles("Judul", " ".join(base))
+    expected = {
+        t.pk
+        for t in variants.values()
+        if flags.similarity(original, flags.shingles(t.title, t.description))
+        >= flags.NEAR_DUPLICATE_SIMILARITY
+    }
+    text = flags.Text("Kuliner", "LPK Asli", "Judul", " ".join(base))
+
+    found = flags.near_duplicates(text)
+
+    assert found == expected
+    # k words replaced: (299 - 3k) / (299 + 3k) shingles in common, at least 0.9 up to k = 5
+    assert {variants[n].pk for n in range(6)} == expected
 
 
 # --- the admin ----------------------------------------------------------------------------------------

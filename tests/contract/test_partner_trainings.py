@@ -271,6 +271,23 @@ def test_a_replayed_key_with_another_body_is_409_and_changes_nothing(tokopedia: 
     assert snapshot() == before
 
 
+def test_a_key_answered_more_than_24_hours_ago_may_be_used_again(tokopedia: Caller):
+    """The hourly prune has not run yet: the old answer is forgotten all the same, and the key
+    is claimed by the new request (here another body, which would be 409 within 24 hours)."""
+    tokopedia.put("barista-01", training_body(), external_id="put-1")
+    IdempotentCall.objects.filter(external_id="put-1").update(
+        created_at=timezone.now() - datetime.timedelta(hours=24, seconds=1)
+    )
+
+    response = tokopedia.put("barista-01", training_body(price_idr=800_000), external_id="put-1")
+
+    assert response.status_code == 200
+    assert Training.objects.get().price_idr == 800_000
+    call = IdempotentCall.objects.get(external_id="put-1")
+    assert (call.status_code, json.loads(call.response_body)["status"]) == (200, "pending_review")
+    assert timezone.now() - call.created_at < datetime.timedelta(minutes=1)
+
+
 def test_keys_are_per_partner(tokopedia: Caller, pintaria: Caller):
     tokopedia.put("barista-01", training_body(), external_id="same-key")
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from prakerja.catalog.flags import text_bands_store
 from prakerja.catalog.models import Delivery, Institution, Training, TrainingStatus
 from prakerja.catalog.search import regency_centroids, search_cache_forget
 from prakerja.common.actors import Actor
@@ -274,6 +275,7 @@ def demo_catalog_seed(
         count = 0
         for chunk in _chunks(_trainings(n, institutions, rng), CHUNK):
             Training.objects.bulk_create(chunk)
+            text_bands_store(chunk, new=True)
             count += len(chunk)
     search_cache_forget()
     return DemoCatalog(

@@ -100,3 +100,19 @@ class Training(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class TrainingTextBand(models.Model):
+    """A locality-sensitive key of a training's title and description (catalog.flags): trainings
+    whose texts are near-identical share at least one, so the near-duplicate check reads those
+    few trainings and not the whole category. Rewritten whenever the text or category changes."""
+
+    training = models.ForeignKey(Training, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=60)
+    key = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["category", "key"], name="catalog_band_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.training_id}:{self.key}"

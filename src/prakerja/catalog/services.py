@@ -423,7 +423,9 @@ def training_upsert(
     )
     text = flags.Text(clean.category, clean.institution_name, clean.title, clean.description)
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint of its own: the partner API runs this inside one (answer_once), and a refusal
+    # here rolls that back whole.
+    with transaction.atomic(savepoint=False):
         training = _locked_training(platform, external_id)
         before_text = flags.Text.of(training) if training is not None else None
         institution = _institution_upsert(platform=platform, data=clean, actor=actor)
@@ -448,6 +450,7 @@ def training_upsert(
                 assert training is not None
                 before_text = flags.Text.of(training)
             else:
+                flags.text_bands_store([training], new=True)
                 flags.near_duplicate_flags_spread(matches=matches, lost=())
                 audit_record(
                     actor=actor,
@@ -521,6 +524,7 @@ def _training_change(
         training.flag_near_duplicate = bool(matches)
     training.save()
     if compare:
+        flags.text_bands_store([training])
         flags.near_duplicate_flags_spread(matches=matches, lost=lost)
     audit_record(
         actor=actor,

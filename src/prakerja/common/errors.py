@@ -76,6 +76,38 @@ class AlreadyReversed(Conflict):
     message_en = "This transaction has already been reversed."
 
 
+class PathNotFound(ApplicationError):
+    """An API address that does not exist (rather than an object that does not)."""
+
+    code = "PATH_NOT_FOUND"
+    http_status = 404
+    message_id = "Alamat ini tidak ada di API. Periksa path dan versinya di dokumentasi."
+    message_en = "This address does not exist in the API. Check the path and version in the docs."
+
+
+class MethodNotAllowed(ApplicationError):
+    code = "METHOD_NOT_ALLOWED"
+    http_status = 405
+    message_id = "Metode HTTP ini tidak dipakai di alamat ini. Lihat `details.allowed`."
+    message_en = "This HTTP method is not used at this address. See `details.allowed`."
+
+
+class RequestTooLarge(ApplicationError):
+    code = "REQUEST_TOO_LARGE"
+    http_status = 413
+    message_id = "Isi permintaan terlalu besar (paling banyak {limit_bytes} byte)."
+    message_en = "The request body is too large (at most {limit_bytes} bytes)."
+
+
+class BadRequest(ApplicationError):
+    """A request the web server could not read at all (bad headers, too many fields)."""
+
+    code = "BAD_REQUEST"
+    http_status = 400
+    message_id = "Permintaan tidak dapat dibaca. Periksa header dan isinya."
+    message_en = "The request could not be read. Check its headers and body."
+
+
 def all_error_classes() -> list[type[ApplicationError]]:
     """Every ApplicationError subclass loaded so far, for the error catalogue and its tests."""
     found: list[type[ApplicationError]] = []

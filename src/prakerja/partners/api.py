@@ -31,7 +31,9 @@ The contract digital platforms and financial institutions integrate against (par
 
 Errors: `{"error": {"code", "message", "details"}}` — `401 SIGNATURE_INVALID`,
 `401 TIMESTAMP_OUT_OF_RANGE`, `401 PARTNER_UNKNOWN`, `403 PARTNER_SUSPENDED`,
-`422 VALIDATION_FAILED` (failing fields in `details`), `429 RATE_LIMITED` (with `Retry-After`).
+`422 VALIDATION_FAILED` (failing fields in `details`), `429 RATE_LIMITED` (with `Retry-After`);
+before any of these, `404 PATH_NOT_FOUND` (no such address), `405 METHOD_NOT_ALLOWED` (with
+`Allow`), `413 REQUEST_TOO_LARGE` (a body over 6 MiB) and `400 BAD_REQUEST` (unreadable headers).
 You only ever see your own data: another partner's object is `404`, never `403`.
 Money is integer rupiah (`*_idr`); times are ISO 8601 with offset. Text may hold any character but
 NUL (U+0000), which is refused as `CHARACTER_INVALID`.

@@ -40,9 +40,6 @@ def idempotent(
     external_id = request.headers["X-EXTERNAL-ID"]
     fingerprint = request_fingerprint(request)
     with transaction.atomic():
-        IdempotentCall.objects.filter(
-            partner=partner, external_id=external_id, created_at__lt=timezone.now() - KEEP
-        ).delete()
         try:
             with transaction.atomic():
                 call = IdempotentCall.objects.create(
@@ -53,10 +50,18 @@ def idempotent(
                     response_body="",
                 )
         except IntegrityError:
-            first = IdempotentCall.objects.get(partner=partner, external_id=external_id)
-            if first.request_hash != fingerprint:
-                raise IdempotencyKeyReused(details={"X-EXTERNAL-ID": external_id}) from None
-            return first.status_code, first.response_body
+            call = IdempotentCall.objects.select_for_update().get(
+                partner=partner, external_id=external_id
+            )
+            if call.created_at >= timezone.now() - KEEP:
+                if call.request_hash != fingerprint:
+                    raise IdempotencyKeyReused(details={"X-EXTERNAL-ID": external_id}) from None
+                return call.status_code, call.response_body
+            # An answer older than 24 hours that the hourly prune has not yet removed: forgotten,
+            # the key claimed again (the row is locked, so one call only).
+            call.request_hash, call.status_code, call.response_body = fingerprint, 0, ""
+            call.created_at = timezone.now()
+            call.save(update_fields=["request_hash", "status_code", "response_body", "created_at"])
         try:
             with transaction.atomic():
                 status, body = work()
