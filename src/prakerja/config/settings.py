@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "prakerja.notifications",
     "prakerja.partners",
     "prakerja.catalog",
+    "prakerja.orders",
     "prakerja.throttle",
     "prakerja.integrations",
     "prakerja.ops",

@@ -19,6 +19,9 @@ class AccountKind(models.TextChoices):
     PAID_OUT = "paid_out", "Paid out of the program"
     TRAINING_BALANCE = "training_balance", "Participant training balance"
     INCENTIVE_PAYABLE = "incentive_payable", "Participant incentive payable"
+    # A voucher's price between purchase and redemption: owed to the platform only once redeemed,
+    # back to the participant's balance if it expires.
+    PLATFORM_PENDING = "platform_pending", "Platform payable, pending redemption"
     PLATFORM_PAYABLE = "platform_payable", "Platform payable"
     INSTITUTION_CLEARING = "institution_clearing", "Financial institution clearing"
 

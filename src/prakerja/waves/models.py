@@ -66,6 +66,15 @@ class ProgramScheme(models.Model):
         help_text="Reviews a training needs before its rating is shown to participants; also the "
         "weight of the catalog-wide mean in the Bayesian average that is shown.",
     )
+    voucher_valid_days = _positive(
+        default=30,
+        help_text="Days a voucher can be redeemed on its platform; unredeemed, it expires and its "
+        "price returns to the training balance.",
+    )
+    review_edit_days = models.PositiveIntegerField(
+        default=7, help_text="Days after writing it that a participant may still edit a review."
+    )
+    review_min_chars = _positive(default=20, help_text="Shortest review text accepted.")
 
     class Meta:
         constraints = [

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OrdersConfig(AppConfig):
+    name = "prakerja.orders"
+    verbose_name = "Orders, vouchers and reviews"

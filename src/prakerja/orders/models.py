@@ -1,0 +1,121 @@
+"""Orders (one training each), their vouchers, and the reviews that follow completion
+(program.md §4, §7; partner-api.md, digital platforms).
+
+An order's price moves in the ledger, never here: at purchase from the participant's training balance
+to the platform's pending payable; at redemption to the platform's payable; at expiry back to the
+balance; at settlement out of the program. The statuses below follow those moves and the platform's
+reports; orders/services.py holds the one transition table.
+"""
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class OrderStatus(models.TextChoices):
+    ISSUED = "issued", "Voucher issued"
+    REDEEMED = "redeemed", "Redeemed on the platform"
+    COMPLETED = "completed", "Completed"
+    EXPIRED = "expired", "Expired unredeemed (price returned)"
+    REFUNDED = "refunded", "Refunded"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+# An order is open while its voucher can still be used or its training is under way: the same
+# training cannot be bought again meanwhile.
+OPEN_STATUSES = (OrderStatus.ISSUED, OrderStatus.REDEEMED)
+
+
+class Order(models.Model):
+    participant = models.ForeignKey(
+        "waves.Participant", on_delete=models.PROTECT, related_name="orders"
+    )
+    training = models.ForeignKey("catalog.Training", on_delete=models.PROTECT, related_name="+")
+    # The platform that sold it (the training's, at purchase): only it may redeem the voucher.
+    platform = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="+")
+    price_idr = models.BigIntegerField()  # the training's price at purchase
+    voucher_code = models.CharField(max_length=12, unique=True)
+    status = models.CharField(
+        max_length=10, choices=OrderStatus.choices, default=OrderStatus.ISSUED
+    )
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()  # unredeemed after this: expired, price returned
+
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    platform_user_ref = models.CharField(max_length=100, blank=True)  # the platform's user id
+
+    percent = models.PositiveSmallIntegerField(default=0)  # never goes backwards
+    sessions_attended = models.PositiveIntegerField(default=0)
+    progress_reported_at = models.DateTimeField(null=True, blank=True)
+
+    completed_at = models.DateTimeField(null=True, blank=True)
+    final_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    certificate_number = models.CharField(max_length=100, blank=True)
+    certificate_url = models.URLField(max_length=500, blank=True)
+    # Completed sooner after redemption than the training's duration: accepted, shown for review.
+    flag_fast_completion = models.BooleanField(default=False)
+
+    ended_at = models.DateTimeField(null=True, blank=True)  # expired, refunded or cancelled
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["participant", "training"],
+                condition=Q(status__in=["issued", "redeemed"]),
+                name="order_one_open_per_training",
+            ),
+            models.CheckConstraint(condition=Q(price_idr__gt=0), name="order_price_positive"),
+            models.CheckConstraint(
+                condition=Q(percent__lte=100)
+                & (Q(final_score__isnull=True) | Q(final_score__lte=100)),
+                name="order_percent_and_score_at_most_100",
+            ),
+        ]
+        indexes = [
+            # The platform's orders list (GET /orders?updated_since=&cursor=).
+            models.Index(fields=["platform", "updated_at", "id"], name="order_platform_updates"),
+            # The daily expiry job: issued vouchers past their date.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="issued"),
+                name="order_issued_expiry",
+            ),
+            models.Index(fields=["training", "status"], name="order_training_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.pk} ({self.voucher_code})"
+
+
+class Review(models.Model):
+    """A participant's rating and review of a completed order: one per order, editable for the
+    scheme's number of days, required before any incentive; shown in the catalog."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="review")
+    training = models.ForeignKey("catalog.Training", on_delete=models.PROTECT, related_name="+")
+    participant = models.ForeignKey(
+        "waves.Participant", on_delete=models.PROTECT, related_name="reviews"
+    )
+    stars = models.PositiveSmallIntegerField()
+    text = models.TextField()
+    # SHA-256 of the normalised text: identical texts across accounts are found by index.
+    text_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    flag_identical_text = models.BooleanField(default=False)  # the same text from another account
+    flag_burst = models.BooleanField(default=False)  # one of many reviews of a training at once
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stars__gte=1) & Q(stars__lte=5), name="review_stars_1_to_5"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["text_hash"], name="review_text_hash"),
+            models.Index(fields=["training", "created_at"], name="review_training_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"review of order {self.order_id}"
