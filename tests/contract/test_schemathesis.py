@@ -160,7 +160,16 @@ for _operation_id in OPERATIONS:
 
 
 def test_every_documented_operation_is_fuzzed() -> None:
-    assert OPERATIONS == ["training_delete", "training_put"]
+    assert OPERATIONS == [
+        "order_completion",
+        "order_progress",
+        "orders_list",
+        "settlement_get",
+        "training_delete",
+        "training_put",
+        "voucher_redeem",
+        "voucher_status",
+    ]
 
 
 # --- what fuzzing found, kept as plain examples --------------------------------------------------

@@ -1,7 +1,9 @@
 """`GET /api/v1/trainings`: the catalog search of the participant API (catalog.search has the
 rules). Public; with a participant's bearer token the distance is measured from the person's home
-regency unless `home_regency` is given."""
+regency unless `home_regency` is given. `GET /api/v1/trainings/{id}/reviews`: a training's reviews
+(orders.reviews), public too."""
 
+import datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -16,6 +18,8 @@ from prakerja.catalog.search import (
     trainings_search,
 )
 from prakerja.common.errors import ValidationFailed
+from prakerja.orders.reviews import PER_PAGE_DEFAULT as REVIEWS_PER_PAGE
+from prakerja.orders.reviews import reviews_of_training
 
 router = Router(tags=["catalog"])
 
@@ -135,6 +139,65 @@ def trainings(request: HttpRequest, params: Query[TrainingQuery]) -> dict[str, A
         "pages": found.pages,
         "per_page": found.per_page,
         "rating_min_reviews": found.rating_min_reviews,
+    }
+
+
+class ReviewOut(Schema):
+    stars: int = Field(description="1 to 5.")
+    text: str
+    author: str = Field(description='The first letter of the writer\'s name, e.g. "S.".')
+    created_at: datetime.datetime = Field(description="When it was written (UTC).")
+    edited: bool = Field(description="Changed after it was written (allowed for a few days).")
+
+
+class ReviewPageOut(Schema):
+    training_id: int
+    rating: float | None = Field(
+        description="Bayesian average (1–5, two decimals) as in the search, or null while the "
+        "training has fewer reviews than `rating_min_reviews`."
+    )
+    rating_count: int
+    rating_min_reviews: int
+    items: list[ReviewOut]
+    total: int
+    page: int
+    pages: int
+    per_page: int
+
+
+@router.get(
+    "/{training_id}/reviews",
+    response={200: ReviewPageOut, 404: ErrorOut, 422: ErrorOut},
+    summary="A training's reviews",
+)
+def training_reviews(
+    request: HttpRequest, training_id: int, page: str = "1", per_page: str = str(REVIEWS_PER_PAGE)
+) -> dict[str, Any]:
+    """Reviews of an active training, newest first, by participants who completed it: stars,
+    text and only the first letter of the writer's name. Errors: 404 NOT_FOUND for a training that
+    is not in the catalog; 422 VALIDATION_FAILED (PAGE_INVALID) for a page, or a `per_page`
+    outside 1 to 50 (orders.reviews.PER_PAGE_MAX)."""
+    numbers = _numbers(page=page, per_page=per_page)
+    found = reviews_of_training(training_id, **numbers)
+    return {
+        "training_id": found.training_id,
+        "rating": round(found.rating, 2) if found.rating is not None else None,
+        "rating_count": found.rating_count,
+        "rating_min_reviews": found.rating_min_reviews,
+        "items": [
+            {
+                "stars": r.stars,
+                "text": r.text,
+                "author": r.initial,
+                "created_at": r.created_at.astimezone(datetime.UTC),
+                "edited": r.edited,
+            }
+            for r in found.items
+        ],
+        "total": found.total,
+        "page": found.page,
+        "pages": found.pages,
+        "per_page": found.per_page,
     }
 
 

@@ -133,6 +133,13 @@ DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.get("PRAKERJA_EMAIL_FROM")
 SANDBOX_PAGES = (
     env.get_bool("PRAKERJA_SANDBOX_PAGES") and env.get("PRAKERJA_EMAIL_URL") == "sandbox:"
 )
+# `prakerja sandbox-data` writes synthetic participants and orders: only in a sandbox setting.
+_SANDBOX_DATA = env.get("PRAKERJA_SANDBOX_DATA_ALLOWED").strip().lower()
+SANDBOX_DATA_ALLOWED = (
+    DEBUG or env.get("PRAKERJA_EMAIL_URL") == "sandbox:"
+    if _SANDBOX_DATA == "auto"
+    else env.get_bool("PRAKERJA_SANDBOX_DATA_ALLOWED")
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
 
 # Celery: without a broker every task runs inline in the caller (embedded default, unit tests).
@@ -153,10 +160,14 @@ PERIODIC_JOBS = {
     "notifications-send": ("prakerja.notifications.send_due", 10),
     "partner-events-deliver": ("prakerja.partners.deliver_due", 10),
     "partner-idempotency-prune": ("prakerja.partners.idempotency_prune", 3600),
-    # Hourly although they are daily duties: both are idempotent, and a deadline is met within the
-    # hour rather than up to a day late.
+    # Hourly although they are daily duties: each is idempotent, and a deadline (a purchase window, a
+    # voucher's date, a balance expiry date) is met within the hour rather than up to a day late.
     "participants-revoke-due": ("prakerja.waves.revoke_due", 3600),
     "purchase-reminders": ("prakerja.waves.purchase_reminders", 3600),
+    "vouchers-expire-due": ("prakerja.orders.vouchers_expire_due", 3600),
+    "balances-lapse-due": ("prakerja.orders.balances_lapse_due", 3600),
+    # Last month's statements per platform, prepared on the first run after the month ends.
+    "settlements-prepare-due": ("prakerja.orders.settlements_prepare_due", 3600),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": float(seconds)}

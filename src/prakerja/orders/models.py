@@ -34,7 +34,7 @@ class Order(models.Model):
     # The platform that sold it (the training's, at purchase): only it may redeem the voucher.
     platform = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="+")
     price_idr = models.BigIntegerField()  # the training's price at purchase
-    voucher_code = models.CharField(max_length=12, unique=True)
+    voucher_code = models.CharField(max_length=13, unique=True)  # see orders/vouchers.py
     status = models.CharField(
         max_length=10, choices=OrderStatus.choices, default=OrderStatus.ISSUED
     )
@@ -82,6 +82,8 @@ class Order(models.Model):
                 name="order_issued_expiry",
             ),
             models.Index(fields=["training", "status"], name="order_training_status"),
+            # Monthly settlements: a platform's orders by redemption time.
+            models.Index(fields=["platform", "redeemed_at"], name="order_platform_redeemed"),
         ]
 
     def __str__(self) -> str:
@@ -119,3 +121,43 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"review of order {self.order_id}"
+
+
+class SettlementStatus(models.TextChoices):
+    PREPARED = "prepared", "Prepared"
+    PAID = "paid", "Paid"
+
+
+class Settlement(models.Model):
+    """What the PMO owes one platform for the vouchers redeemed in one calendar month (WIB): the
+    statement is prepared after the month ends (its orders can no longer change), and marking it
+    paid moves the amount out of the platform's payable in the ledger. The lines are the orders
+    redeemed in the month, read from the orders themselves."""
+
+    platform = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="+")
+    period = models.CharField(max_length=7)  # yyyy-mm
+    order_count = models.PositiveIntegerField()
+    amount_idr = models.BigIntegerField()
+    status = models.CharField(
+        max_length=8, choices=SettlementStatus.choices, default=SettlementStatus.PREPARED
+    )
+    prepared_at = models.DateTimeField(default=timezone.now)
+    prepared_by = models.CharField(max_length=200)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_by = models.CharField(max_length=200, blank=True)
+    payment_reference = models.CharField(
+        max_length=100, blank=True
+    )  # the bank transfer's reference
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["platform", "period"], name="settlement_once_per_month"
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_idr__gte=0), name="settlement_amount_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform_id} {self.period}"

@@ -1,6 +1,7 @@
 """The partner API (partner-api.md), version 1, at /api/partner/v1: the signed, idempotent calls
 digital platforms and financial institutions make. OpenAPI at /api/partner/v1/docs and
-/api/partner/v1/openapi.json. Each capability adds its router here (catalog: trainings)."""
+/api/partner/v1/openapi.json. Each capability adds its router here (catalog: trainings; orders:
+vouchers and orders)."""
 
 from typing import Any
 
@@ -95,6 +96,11 @@ FIELD_CODES = {
     # The partner API's patterns only exclude characters ("/" and NUL from an external_id in the
     # path); NUL in body text is refused by a validator of its own type, "character_invalid".
     "string_pattern_mismatch": "CHARACTER_INVALID",
+    # Times (ISO 8601 with offset): unreadable, without an offset, or outside the calendar.
+    "datetime_type": "DATETIME_INVALID",
+    "datetime_parsing": "DATETIME_INVALID",
+    "datetime_from_date_parsing": "DATETIME_INVALID",
+    "timezone_aware": "OFFSET_REQUIRED",
 }
 
 
@@ -224,5 +230,10 @@ def answer_once(request: HttpRequest, work: Any) -> HttpResponse:
 
 # Routers import this module; they are registered here, last, to avoid import cycles.
 from prakerja.catalog.partner_api import router as trainings_router  # noqa: E402
+from prakerja.orders.partner_api import orders_router, vouchers_router  # noqa: E402
+from prakerja.orders.settlement_api import router as settlements_router  # noqa: E402
 
 partner_api.add_router("/trainings", trainings_router)
+partner_api.add_router("/vouchers", vouchers_router)
+partner_api.add_router("/orders", orders_router)
+partner_api.add_router("/settlements", settlements_router)

@@ -22,3 +22,23 @@ def event_publish(*, partner_id: int, event_type: str, subject: str, data: dict[
         next_attempt_at=now,
     )
     return event.pk
+
+
+def events_publish_many(*, event_type: str, events: list[tuple[int, str, dict[str, Any]]]) -> int:
+    """`event_publish` for a chunk of batch work (one INSERT): each event is (partner id, subject,
+    data). Returns how many were queued."""
+    now = timezone.now()
+    OutboundEvent.objects.bulk_create(
+        [
+            OutboundEvent(
+                partner_id=partner_id,
+                event_type=event_type,
+                subject=subject,
+                payload={"type": event_type, "timestamp": now.isoformat(), "data": data},
+                created_at=now,
+                next_attempt_at=now,
+            )
+            for partner_id, subject, data in events
+        ]
+    )
+    return len(events)

@@ -16,13 +16,20 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
+from prakerja.catalog.models import Training
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ApplicationError, NotFound, ValidationFailed
+from prakerja.orders.errors import TrainingNotAvailable
+from prakerja.orders.models import Order, Review
+from prakerja.orders.reviews import review_editable_until, review_submit
+from prakerja.orders.selectors import order_review, order_status_shown, participant_orders
+from prakerja.orders.services import order_purchase
+from prakerja.orders.vouchers import voucher_code_format
 from prakerja.portal.session import client_ip
 from prakerja.registration import services
 from prakerja.registration.models import ApiToken, Registrant
 from prakerja.registration.selectors import registrant_layers
-from prakerja.waves.models import ParticipantStatus, Wave, WaveApplication
+from prakerja.waves.models import Participant, ParticipantStatus, Wave, WaveApplication
 from prakerja.waves.selectors import (
     Result,
     application_result,
@@ -59,7 +66,8 @@ participant_api = NinjaAPI(
     version="1",
     urls_namespace="participant_api",
     description="Registration and verification for the participant mobile app, the waves the "
-    "person joined with each result, and the Kartu Prakerja card once selected. "
+    "person joined with each result, the Kartu Prakerja card once selected, the catalog, and the "
+    "trainings bought with their vouchers. "
     "Sign in with POST /auth/login and send the token as `Authorization: Bearer …`.",
 )
 
@@ -441,6 +449,172 @@ def participant(request: HttpRequest) -> dict:
         "days_left": card.days_left,
         "revoked_at": _utc(p.revoked_at),
     }
+
+
+# --- orders: buying a training and "my trainings" ---------------------------------------------------
+
+
+class OrderIn(Schema):
+    training_id: int = Field(ge=1, le=2**63 - 1, description="The training's `id` in the catalog.")
+
+
+class OrderTrainingOut(Schema):
+    id: int
+    title: str
+    duration_hours: int
+    url: str = Field(description="The training's page on its platform.")
+
+
+class OrderPlatformOut(Schema):
+    code: str
+    name: str
+
+
+class OrderOut(Schema):
+    order_id: int
+    status: str = Field(
+        description="issued (redeem the voucher on the platform before `expires_at`), redeemed "
+        "(the training is under way), completed, expired (not redeemed in time: the price went "
+        "back to the balance), refunded or cancelled."
+    )
+    voucher_code: str = Field(
+        description="The voucher code to give the platform, grouped as ABCD-EFGH-JKMN-P."
+    )
+    training: OrderTrainingOut
+    platform: OrderPlatformOut
+    price_idr: int
+    issued_at: datetime.datetime
+    expires_at: datetime.datetime = Field(description="Redeem the voucher before this (UTC).")
+    redeemed_at: datetime.datetime | None
+    percent: int = Field(description="Progress the platform reported, 0 to 100.")
+    sessions_attended: int
+    completed_at: datetime.datetime | None
+    final_score: int | None
+    certificate_number: str
+    certificate_url: str = Field(description="The certificate, once completed; else empty.")
+    review: "ReviewOut | None" = Field(
+        description="Your review of the training, once written (required before any incentive)."
+    )
+
+
+class ReviewIn(Schema):
+    stars: int = Field(description="1 to 5.")
+    text: str = Field(description="At least the scheme's minimum number of characters (20).")
+
+
+class ReviewOut(Schema):
+    stars: int
+    text: str
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    editable_until: datetime.datetime = Field(description="You may change it until then (UTC).")
+
+
+OrderOut.model_rebuild()
+
+
+def _review(review: Review, participant: Participant) -> dict[str, Any]:
+    return {
+        "stars": review.stars,
+        "text": review.text,
+        "created_at": _utc(review.created_at),
+        "updated_at": _utc(review.updated_at),
+        "editable_until": _utc(review_editable_until(review, participant)),
+    }
+
+
+def _order(order: Order, participant: Participant) -> dict[str, Any]:
+    return {
+        "order_id": order.pk,
+        "status": order_status_shown(order),
+        "voucher_code": voucher_code_format(order.voucher_code),
+        "training": {
+            "id": order.training.pk,
+            "title": order.training.title,
+            "duration_hours": order.training.duration_hours,
+            "url": order.training.url,
+        },
+        "platform": {"code": order.platform.code, "name": order.platform.name},
+        "price_idr": order.price_idr,
+        "issued_at": _utc(order.issued_at),
+        "expires_at": _utc(order.expires_at),
+        "redeemed_at": _utc(order.redeemed_at),
+        "percent": order.percent,
+        "sessions_attended": order.sessions_attended,
+        "completed_at": _utc(order.completed_at),
+        "final_score": order.final_score,
+        "certificate_number": order.certificate_number,
+        "certificate_url": order.certificate_url,
+        "review": _review(review, participant) if (review := order_review(order)) else None,
+    }
+
+
+def _participant_of(registrant: Registrant) -> Participant:
+    participant = Participant.objects.filter(registrant=registrant).select_related("scheme").first()
+    if participant is None:
+        raise NotAParticipant()
+    return participant
+
+
+@participant_api.post(
+    "/orders",
+    response={201: OrderOut, 404: ErrorBody, **ERRORS},
+    auth=BearerToken(),
+    tags=["orders"],
+)
+def order_create(request: HttpRequest, payload: OrderIn) -> Status:
+    """Buy a training with the training balance: one training per order. The answer holds the
+    voucher code to redeem on the training's platform. Errors: 404 NOT_A_PARTICIPANT,
+    TRAINING_NOT_AVAILABLE; 409 PARTICIPANT_NOT_ACTIVE, PURCHASE_WINDOW_OVER, BALANCE_EXPIRED,
+    ORDER_ALREADY_OPEN (bought already, voucher still valid or training under way),
+    INSUFFICIENT_BALANCE."""
+    registrant = _me(request)
+    participant = _participant_of(registrant)
+    training = Training.objects.filter(pk=payload.training_id).first()
+    if training is None:
+        raise TrainingNotAvailable(details={"training_id": payload.training_id})
+    order = order_purchase(
+        participant=participant, training=training, actor=Actor.participant(registrant.pk)
+    )
+    order = Order.objects.select_related("training", "platform").get(pk=order.pk)
+    return Status(201, _order(order, participant))
+
+
+@participant_api.get(
+    "/me/orders",
+    response={200: list[OrderOut], 404: ErrorBody, 401: ErrorBody},
+    auth=BearerToken(),
+    tags=["orders"],
+)
+def my_orders(request: HttpRequest) -> list[dict[str, Any]]:
+    """The person's trainings, newest purchase first: voucher, status, progress and certificate.
+    404 NOT_A_PARTICIPANT until the person is selected in a wave."""
+    participant = _participant_of(_me(request))
+    return [_order(order, participant) for order in participant_orders(participant.pk)]
+
+
+@participant_api.post(
+    "/orders/{order_id}/review",
+    response={200: ReviewOut, 201: ReviewOut, 404: ErrorBody, 409: ErrorBody, **ERRORS},
+    auth=BearerToken(),
+    tags=["orders"],
+)
+def order_review_put(request: HttpRequest, order_id: int, payload: ReviewIn) -> Status:
+    """Rate and review a completed training (201), or change your review within the scheme's edit
+    window (200). Errors: 404 NOT_A_PARTICIPANT, ORDER_NOT_FOUND; 409 REVIEW_NOT_ALLOWED_YET (not
+    completed yet), REVIEW_LOCKED (the edit window has passed); 422 VALIDATION_FAILED (stars
+    OUT_OF_RANGE, text TOO_SHORT or TOO_LONG)."""
+    registrant = _me(request)
+    participant = _participant_of(registrant)
+    existed = Review.objects.filter(order_id=order_id, participant=participant).exists()
+    review = review_submit(
+        participant=participant,
+        order=order_id,
+        stars=payload.stars,
+        text=payload.text,
+        actor=Actor.participant(registrant.pk),
+    )
+    return Status(200 if existed else 201, _review(review, participant))
 
 
 participant_api.add_router("/trainings", "prakerja.catalog.participant_api.router")

@@ -8,6 +8,13 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("pelatihan/", views.training_search, name="training_search"),
+    path("pelatihan/<int:training_id>/beli/", views.training_buy, name="training_buy"),
+    path("pelatihan-saya/", views.my_trainings, name="my_trainings"),
+    path(
+        "pelatihan-saya/<int:order_id>/ulasan/",
+        views.order_review_submit,
+        name="order_review",
+    ),
     path("daftar/", account.sign_up, name="signup"),
     path("masuk/", account.log_in, name="login"),
     path("keluar/", account.log_out, name="logout"),

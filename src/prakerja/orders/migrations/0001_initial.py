@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("price_idr", models.BigIntegerField()),
-                ("voucher_code", models.CharField(max_length=12, unique=True)),
+                ("voucher_code", models.CharField(max_length=13, unique=True)),
                 (
                     "status",
                     models.CharField(
