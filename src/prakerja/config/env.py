@@ -118,6 +118,21 @@ TABLE: tuple[EnvVar, ...] = (
         "The platform sandbox's webhook secret `whsec_…` (overrides the database's).",
     ),
     EnvVar(
+        "PRAKERJA_PLATFORM_SANDBOX_LEARNER",
+        "false",
+        "`true`: the platform sandbox plays a learner on every `voucher.issued` event it receives "
+        "(redeems the voucher, reports progress, completes it with a certificate it serves). The "
+        "demo turns it on.",
+    ),
+    EnvVar(
+        "PRAKERJA_SANDBOX_DATA_ALLOWED",
+        "auto",
+        "Whether `prakerja sandbox-data` may create synthetic participants and orders. `auto`: "
+        "only in a sandbox setting (PRAKERJA_DEBUG, or email kept in the sandbox inbox), never "
+        "with real email; `true`: always (a partner-testing environment whose SMS and email go "
+        "to sandboxes); `false`: never.",
+    ),
+    EnvVar(
         "PRAKERJA_ADAPTER_TIMEOUT_S",
         "5",
         "Seconds an adapter waits for the registry or the SMS gateway before it counts as down.",

@@ -15,16 +15,20 @@ from django.utils import timezone
 
 from prakerja.common.actors import Actor
 from prakerja.common.crypto import blind_index, encrypt
+from prakerja.common.timeutil import WIB
 from prakerja.registration.models import Registrant
 from prakerja.registration.nik import make_nik
 from prakerja.waves import services as waves
 from prakerja.waves.models import Wave
 from prakerja.waves.selection import wave_select
+from prakerja.waves.selectors import scheme_active
 
 DEMO_PARTICIPANT_EMAIL = "peserta@demo.prakerja.test"
 DEMO_PARTICIPANT_PASSWORD = "prakerja-demo-2020"  # noqa: S105 - printed on purpose: demo only
 WAVE_2_SEED = "demo-gelombang-2-rahasia"
 APPLICANTS = 60
+DEMO_BALANCE_DAYS = 365  # the demo's balances lapse a year after the demo starts
+DEMO_BALANCE_DAYS_LEFT = 30  # moved again when fewer days than this are left
 QUOTA = 40
 # (province, regency) pairs for a spread of home regions
 REGIONS = [("32", "32.73"), ("35", "35.78"), ("31", "31.71"), ("73", "73.71"), ("94", "94.71")]
@@ -36,9 +40,10 @@ def demo_program_seed() -> list[str]:
         f"  participant (portal): {DEMO_PARTICIPANT_EMAIL} / {DEMO_PARTICIPANT_PASSWORD}",
         f"  wave 2 lottery seed (to select it in the admin once closed): {WAVE_2_SEED}",
     ]
+    actor = Actor.system("demo-seed")
+    _scheme_spendable(actor)
     if Wave.objects.filter(number=1).exists():
         return lines
-    actor = Actor.system("demo-seed")
     now = timezone.now()
     seed_1 = "demo-gelombang-1-rahasia"
     wave_1 = waves.wave_create(
@@ -65,6 +70,17 @@ def demo_program_seed() -> list[str]:
     )
     waves.wave_open(wave=wave_2, seed_commitment=_commitment(WAVE_2_SEED), actor=actor)
     return lines
+
+
+def _scheme_spendable(actor: Actor) -> None:
+    """The 2020 scheme's balances lapsed on 15 December 2020: in a demo run today nothing could be
+    bought. The demo's scheme keeps its balances spendable for a year from the demo's start
+    (changed through the scheme's audited service, as an operator would in the admin)."""
+    scheme = scheme_active()
+    today = timezone.localdate(timezone=WIB)
+    if scheme.balance_expiry_date < today + datetime.timedelta(days=DEMO_BALANCE_DAYS_LEFT):
+        scheme.balance_expiry_date = today + datetime.timedelta(days=DEMO_BALANCE_DAYS)
+        waves.scheme_save(scheme=scheme, actor=actor)
 
 
 def _commitment(seed: str) -> str:

@@ -4,6 +4,7 @@
     client = PartnerApiClient("http://127.0.0.1:8000/api/partner/v1", "tokopedia", secret)
     answer = client.put_training("kelas-excel-1", {"title": …})
     answer.status, answer.body
+    client.voucher_redeem("7K3M-Q9TX-2RWH-5", "user-42").body["order_id"]
 
 A retry of the same call must reuse its external id (pass `external_id=`), so the system answers
 with its first answer instead of acting twice.
@@ -67,6 +68,54 @@ class PartnerApiClient:
     def delete_training(self, external_id: str, *, request_id: str | None = None) -> ApiAnswer:
         """Withdraw the training the platform knows as `external_id`."""
         return self.call("DELETE", f"/trainings/{path_segment(external_id)}", None, request_id)
+
+    def voucher_status(self, voucher_code: str, *, request_id: str | None = None) -> ApiAnswer:
+        """The voucher's status, training, price, participant pseudonym and expiry."""
+        return self.call("POST", "/vouchers/status", {"voucher_code": voucher_code}, request_id)
+
+    def voucher_redeem(
+        self, voucher_code: str, platform_user_ref: str, *, request_id: str | None = None
+    ) -> ApiAnswer:
+        """Redeem a voucher of one of the platform's trainings (once): answers the order id."""
+        body = {"voucher_code": voucher_code, "platform_user_ref": platform_user_ref}
+        return self.call("POST", "/vouchers/redeem", body, request_id)
+
+    def order_progress(
+        self,
+        order_id: int,
+        *,
+        percent: int,
+        sessions_attended: int,
+        reported_at: datetime | None = None,
+        request_id: str | None = None,
+    ) -> ApiAnswer:
+        """Report a redeemed order's progress (never backwards); `reported_at` defaults to now."""
+        body = {
+            "percent": percent,
+            "sessions_attended": sessions_attended,
+            "reported_at": (reported_at or datetime.now(WIB)).isoformat(),
+        }
+        return self.call("POST", f"/orders/{order_id}/progress", body, request_id)
+
+    def order_completion(
+        self,
+        order_id: int,
+        *,
+        final_score: int,
+        certificate_number: str,
+        certificate_url: str,
+        completed_at: datetime | None = None,
+        request_id: str | None = None,
+    ) -> ApiAnswer:
+        """Report a redeemed order completed with its score and certificate; `completed_at`
+        defaults to now."""
+        body = {
+            "completed_at": (completed_at or datetime.now(WIB)).isoformat(),
+            "final_score": final_score,
+            "certificate_number": certificate_number,
+            "certificate_url": certificate_url,
+        }
+        return self.call("POST", f"/orders/{order_id}/completion", body, request_id)
 
     def call(
         self,

@@ -14,6 +14,23 @@ would, and it calls the partner API on request, signed as a platform's backend d
                              /api/partner/v1) and answers {"status", "body"} with the system's
                              answer; 502 when the system cannot be reached
 
+The learner (`--learner`, PRAKERJA_PLATFORM_SANDBOX_LEARNER; see learner.py): on every verified
+`voucher.issued` event a background thread redeems the voucher, reports progress 50 % and 100 % and
+completes it with a certificate this sandbox serves, `--learner-pace` seconds apart. The same calls,
+one at a time, for tests and partner engineers (each answers {"status", "body"} with the system's
+answer; 502 when the system cannot be reached, 400 without a partner code and signing secret):
+
+    POST /_vouchers/redeem {"voucher_code", "platform_user_ref"?}
+                             without platform_user_ref, the voucher's status is looked up first
+                             and the user is sandbox-user-<participant_ref>
+    POST /_orders/{order_id}/progress {"percent", "sessions_attended"?}
+    POST /_orders/{order_id}/complete {"final_score"?}
+                             certificate SBX-<order_id>, served at /certificates/SBX-<order_id>
+    GET  /learner            {"enabled", "pace_s", "journeys": [{voucher_code, order_id, state,
+                             steps, failures, last_error, certificate_number, …}]}
+    GET  /certificates/{number}
+                             the certificate as a small HTML page ("Sertifikat"); 404 when unknown
+
 The shared fault switches (POST /_faults) apply to every route, so a test or a demo can make the
 platform answer 500 or 503 for a while and watch the system retry.
 
@@ -25,6 +42,7 @@ variables). Without a webhook secret every webhook is refused; without a signing
 
 import argparse
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +52,15 @@ import httpx
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from prakerja.config import env
-from prakerja.integrations.platform.client import PartnerApiClient
+from prakerja.integrations.platform.client import ApiAnswer, PartnerApiClient
+from prakerja.integrations.platform.learner import (
+    FINAL_SCORE,
+    CertificateStore,
+    Learner,
+    LearnerConfig,
+    NotConfigured,
+    certificate_page,
+)
 from prakerja.integrations.sandbox import Request, Response, SandboxApp
 
 API_PATH = "/api/partner/v1"
@@ -123,6 +149,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=env.get("PRAKERJA_PUBLIC_URL").rstrip("/") + API_PATH,
         help="Base URL of the partner API that /_call calls.",
     )
+    parser.add_argument(
+        "--learner",
+        action=argparse.BooleanOptionalAction,
+        default=env.get_bool("PRAKERJA_PLATFORM_SANDBOX_LEARNER"),
+        help="Play a learner on every voucher.issued event: redeem, progress, complete.",
+    )
+    parser.add_argument(
+        "--learner-pace",
+        type=float,
+        default=LearnerConfig.pace_s,
+        metavar="SECONDS",
+        help="Pause of the learner before each of its steps.",
+    )
+    parser.add_argument(
+        "--public-url",
+        default="",
+        help="Base URL of this sandbox in certificate links (default: the address the system "
+        "reached it at).",
+    )
 
 
 def identity_from_options(options: dict[str, Any]) -> PlatformIdentity:
@@ -142,14 +187,37 @@ def identity_from_options(options: dict[str, Any]) -> PlatformIdentity:
 
 
 def build_app(options: dict[str, Any], data_dir: Path) -> SandboxApp:
-    """Keeps received events in memory only (a restart forgets them), so `data_dir` is unused."""
-    return create_app(identity_from_options(options))
+    """Keeps received events and journeys in memory only (a restart forgets them); the
+    certificates it issued are kept under `data_dir`, so the links the portal shows keep working."""
+    return create_app(
+        identity_from_options(options),
+        learner=LearnerConfig(
+            enabled=bool(options.get("learner")),
+            pace_s=float(options.get("learner_pace") or 0.0),
+            public_url=options.get("public_url") or "",
+        ),
+        certificates=CertificateStore(data_dir / "sandbox-platform" / "certificates.jsonl"),
+    )
 
 
-def create_app(identity: PlatformIdentity, *, timeout: float = 10.0) -> SandboxApp:
+def create_app(
+    identity: PlatformIdentity,
+    *,
+    timeout: float = 10.0,
+    learner: LearnerConfig | None = None,
+    certificates: CertificateStore | None = None,
+) -> SandboxApp:
     store = EventStore()
     verifier = Webhook(identity.webhook_secret) if identity.webhook_secret else None
     app = SandboxApp("platform")
+    player = Learner(
+        partner=identity.partner,
+        secret=identity.secret,
+        system_url=identity.system_url,
+        config=learner or LearnerConfig(),
+        certificates=certificates or CertificateStore(),
+        timeout=timeout,
+    )
 
     @app.route("POST", "/webhooks")
     def receive(request: Request) -> Response:
@@ -162,6 +230,8 @@ def create_app(identity: PlatformIdentity, *, timeout: float = 10.0) -> SandboxA
             store.refuse()
             return Response.json({"error": f"verification failed: {problem}"}, 400)
         first = store.add(request.headers["webhook-id"], payload)
+        if first and isinstance(payload, dict) and payload.get("type") == "voucher.issued":
+            player.on_voucher_issued(payload.get("data"), _own_url(request))
         return Response.json({"received": True, "duplicate": not first})
 
     @app.route("GET", "/events")
@@ -191,4 +261,76 @@ def create_app(identity: PlatformIdentity, *, timeout: float = 10.0) -> SandboxA
                 return Response.json({"error": f"system unreachable: {problem!r}"}, 502)
         return Response.json({"status": answer.status, "body": answer.body})
 
+    @app.route("POST", "/_vouchers/redeem")
+    def redeem(request: Request) -> Response:
+        order = _object(request)
+        code = order.get("voucher_code")
+        if not isinstance(code, str) or not code:
+            return Response.json({"error": "body must be {voucher_code, platform_user_ref?}"}, 400)
+        user_ref = order.get("platform_user_ref")
+        return _relay(lambda: player.redeem(code, str(user_ref) if user_ref else None))
+
+    @app.route("POST", "/_orders/{order_id}/progress")
+    def progress(request: Request) -> Response:
+        order_id = int(request.params["order_id"])
+        order = _object(request)
+        percent, sessions = order.get("percent"), order.get("sessions_attended")
+        if isinstance(percent, bool) or not isinstance(percent, int):
+            return Response.json({"error": "body must be {percent, sessions_attended?}"}, 400)
+        if not (sessions is None or _whole(sessions)):
+            return Response.json({"error": "body must be {percent, sessions_attended?}"}, 400)
+        return _relay(lambda: player.progress(order_id, percent, sessions))
+
+    @app.route("POST", "/_orders/{order_id}/complete")
+    def complete(request: Request) -> Response:
+        order_id = int(request.params["order_id"])
+        score = _object(request).get("final_score", FINAL_SCORE)
+        if not _whole(score):
+            return Response.json({"error": "body must be {final_score?}"}, 400)
+        return _relay(lambda: player.complete(order_id, _own_url(request), score))
+
+    @app.route("GET", "/learner")
+    def journeys(request: Request) -> Response:
+        return Response.json(
+            {
+                "enabled": player.config.enabled,
+                "pace_s": player.config.pace_s,
+                "journeys": player.journeys(),
+            }
+        )
+
+    @app.route("GET", "/certificates/{number}")
+    def certificate(request: Request) -> Response:
+        found = player.certificates.get(request.params["number"])
+        return Response.html(certificate_page(found, identity.partner), 200 if found else 404)
+
     return app
+
+
+def _own_url(request: Request) -> str:
+    """This sandbox's base URL as the caller reached it."""
+    return f"http://{request.headers.get('host') or '127.0.0.1'}"
+
+
+def _object(request: Request) -> dict[str, Any]:
+    order = request.json()
+    if order is None:
+        return {}
+    if not isinstance(order, dict):
+        raise ValueError("the body must be a JSON object")
+    return order
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _relay(call: Callable[[], ApiAnswer]) -> Response:
+    """Make a signed call and answer the system's answer as {"status", "body"}."""
+    try:
+        answer = call()
+    except NotConfigured as problem:
+        return Response.json({"error": str(problem)}, 400)
+    except httpx.HTTPError as problem:
+        return Response.json({"error": f"system unreachable: {problem!r}"}, 502)
+    return Response.json({"status": answer.status, "body": answer.body})

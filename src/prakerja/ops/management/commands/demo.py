@@ -83,20 +83,26 @@ class Command(BaseCommand):
 
 
 def _demo_platform_sandbox() -> list[str]:
-    """The sandbox platform plays the first demo platform: it receives that platform's events and
-    signs its calls with that platform's secret (read from the database by the sandbox)."""
+    """The sandbox platform plays the first demo platform with active trainings: it receives that
+    platform's events, signs its calls with that platform's secret (read from the database by the
+    sandbox), and as a learner redeems and completes every voucher a participant buys there."""
+    from prakerja.catalog.models import TrainingStatus
     from prakerja.common.actors import Actor
     from prakerja.partners.models import Partner
     from prakerja.partners.services import partner_webhook_set
 
-    partner = Partner.objects.filter(kind="platform").order_by("pk").first()
+    platforms = Partner.objects.filter(kind="platform").order_by("pk")
+    partner = platforms.filter(trainings__status=TrainingStatus.ACTIVE).first() or platforms.first()
     if partner is None:
         return []
     url = env.get("PRAKERJA_PLATFORM_SANDBOX_URL").rstrip("/") + "/webhooks"
     if partner.webhook_url != url:
         partner_webhook_set(partner=partner, url=url, actor=Actor.system("demo-seed"))
     os.environ.setdefault("PRAKERJA_PLATFORM_SANDBOX_PARTNER", partner.code)
+    os.environ.setdefault("PRAKERJA_PLATFORM_SANDBOX_LEARNER", "true")
     return [
         f"  partner API: /api/partner/v1/docs; the sandbox platform plays {partner.code} "
-        f"(credentials: prakerja partners credentials {partner.code} --json)"
+        f"(credentials: prakerja partners credentials {partner.code} --json)",
+        f"  a training of {partner.code} bought in the portal is redeemed and completed by the "
+        f"sandbox platform within seconds: {env.get('PRAKERJA_PLATFORM_SANDBOX_URL')}/learner",
     ]
