@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, tuple[str, int]] = {
     "selection": ("prakerja.ops.bench.selection", 10**7),
     "catalog-search": ("prakerja.ops.bench.catalog_search", 10**5),
     "partner-api": ("prakerja.ops.bench.partner_api", 2 * 10**4),
+    "orders": ("prakerja.ops.bench.orders", 2 * 10**5),
 }
 
 
