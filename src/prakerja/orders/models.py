@@ -30,11 +30,19 @@ class Order(models.Model):
     participant = models.ForeignKey(
         "waves.Participant", on_delete=models.PROTECT, related_name="orders"
     )
-    training = models.ForeignKey("catalog.Training", on_delete=models.PROTECT, related_name="+")
+    # No index of their own: (training, status) and (platform, …) below lead with them. Every
+    # order is written three times (purchase, redemption, completion): each index costs thrice.
+    training = models.ForeignKey(
+        "catalog.Training", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     # The platform that sold it (the training's, at purchase): only it may redeem the voucher.
-    platform = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="+")
+    platform = models.ForeignKey(
+        "partners.Partner", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     price_idr = models.BigIntegerField()  # the training's price at purchase
-    voucher_code = models.CharField(max_length=13, unique=True)  # see orders/vouchers.py
+    # See orders/vouchers.py. Unique by a constraint rather than unique=True, which on PostgreSQL
+    # adds a second (LIKE) index that look-ups by equality never use.
+    voucher_code = models.CharField(max_length=13)
     status = models.CharField(
         max_length=10, choices=OrderStatus.choices, default=OrderStatus.ISSUED
     )
@@ -60,6 +68,7 @@ class Order(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["voucher_code"], name="order_voucher_code_unique"),
             models.UniqueConstraint(
                 fields=["participant", "training"],
                 condition=Q(status__in=["issued", "redeemed"]),
