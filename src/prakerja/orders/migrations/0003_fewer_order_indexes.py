@@ -5,32 +5,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0003_training_text_bands'),
-        ('orders', '0002_settlements'),
-        ('partners', '0001_initial'),
-        ('waves', '0007_scheme_vouchers_and_reviews'),
+        ("catalog", "0003_training_text_bands"),
+        ("orders", "0002_settlements"),
+        ("partners", "0001_initial"),
+        ("waves", "0007_scheme_vouchers_and_reviews"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='order',
-            name='platform',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='partners.partner'),
+            model_name="order",
+            name="platform",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="partners.partner",
+            ),
         ),
         migrations.AlterField(
-            model_name='order',
-            name='training',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.training'),
+            model_name="order",
+            name="training",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="catalog.training",
+            ),
         ),
         migrations.AlterField(
-            model_name='order',
-            name='voucher_code',
+            model_name="order",
+            name="voucher_code",
             field=models.CharField(max_length=13),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.UniqueConstraint(fields=('voucher_code',), name='order_voucher_code_unique'),
+            model_name="order",
+            constraint=models.UniqueConstraint(
+                fields=("voucher_code",), name="order_voucher_code_unique"
+            ),
         ),
     ]
