@@ -21,11 +21,11 @@ one per chunk (`transactions_post_bulk` takes one); the audit events of a chunk 
 time. A participant id that does not exist is refused as NOT_FOUND (the per-item service is given a
 participant object and cannot meet one).
 
-Events and audit events are written here by one INSERT from a JSON row set each — the rows
-`partners.outbox.events_publish_many` and `audit_record` write — rather than through the ORM's
-`bulk_create`, which on PostgreSQL sends one array per column that psycopg builds value by value
-(about 100 ms for 1.000 events: more than the rest of a purchase chunk). See docs/benchmarks.md,
-"orders", for where the time of a chunk goes.
+Events go through `partners.outbox.events_publish_many`, and audit events are written here as
+`audit_record` writes them, each by one INSERT from a JSON row set (common.bulk_sql) rather than
+through the ORM's `bulk_create`, which on PostgreSQL sends one array per column that psycopg builds
+value by value (about 100 ms for 1.000 events: more than the rest of a purchase chunk). See
+docs/benchmarks.md, "orders", for where the time of a chunk goes.
 """
 
 import base64
@@ -46,6 +46,7 @@ from django.utils import timezone
 from prakerja.audit.models import AuditEvent
 from prakerja.catalog.models import Training, TrainingStatus
 from prakerja.common.actors import Actor
+from prakerja.common.bulk_sql import db_time, json_rows
 from prakerja.common.errors import (
     ApplicationError,
     InsufficientBalance,
@@ -94,7 +95,8 @@ from prakerja.orders.services import (
     voucher_expiry,
 )
 from prakerja.orders.vouchers import voucher_code_format, voucher_code_new, voucher_code_parse
-from prakerja.partners.models import OutboundEvent, Partner, PartnerStatus
+from prakerja.partners.models import Partner, PartnerStatus
+from prakerja.partners.outbox import events_publish_many
 from prakerja.waves.models import Participant, ParticipantStatus, ProgramScheme
 
 logger = logging.getLogger(__name__)
@@ -105,7 +107,6 @@ RETRIES = 3  # a chunk is redone when a training left the catalog between its re
 ORDERS = Order._meta.db_table
 TRAININGS = Training._meta.db_table
 AUDIT = AuditEvent._meta.db_table
-EVENTS = OutboundEvent._meta.db_table
 
 # The bulk updates below move many orders in one statement, from one status to one other: the
 # transition table must allow those moves.
@@ -271,10 +272,10 @@ def _purchase_chunk(purchases: list[tuple[int, int]], actor: Actor) -> BulkPurch
     ref = _participant_refs()
     # The expiry as the event shows it (WIB, to the second) and as the audit records it.
     shown = {moment: (iso_wib(moment), moment.isoformat()) for moment in expiries.values()}
-    _events_publish_many(
-        now,
-        "voucher.issued",
-        [
+    events_publish_many(
+        now=now,
+        event_type="voucher.issued",
+        events=[
             (
                 order.platform_id,
                 str(order.order_id),
@@ -416,11 +417,11 @@ def _orders_insert(
     position -> (order id, voucher code). A collision of codes (with each other or with an existing
     one: the unique index) draws new codes for the chunk, as order_purchase does for one. No other
     constraint can refuse the insert: the participants are locked and their open orders known."""
-    stamp = _stamp(now)
-    stamps = {expires_at: _stamp(expires_at) for *_, expires_at in accepted}
+    stamp = db_time(now)
+    stamps = {expires_at: db_time(expires_at) for *_, expires_at in accepted}
     for attempt in range(1, CODE_ATTEMPTS + 1):
         codes = {index: voucher_code_new() for index, *_ in accepted}
-        rows, param = _json_rows(
+        rows, param = json_rows(
             (
                 ("participant_id", "bigint"),
                 ("training_id", "bigint"),
@@ -467,7 +468,7 @@ def _buyers_add(sold: dict[int, int]) -> None:
     )
     if active != set(sold):
         raise _TrainingChanged()
-    rows, param = _json_rows(
+    rows, param = json_rows(
         (("id", "bigint"), ("sold", "bigint")), [[pk, n] for pk, n in sorted(sold.items())]
     )
     with connection.cursor() as cursor:
@@ -530,10 +531,10 @@ def vouchers_redeem_bulk(
         if not accepted:
             return BulkOutcome(refused=refused)
 
-        rows, param = _json_rows(
+        rows, param = json_rows(
             (("id", "bigint"), ("ref", "text")), [[pk, ref] for pk, ref, _ in accepted]
         )
-        stamp = _stamp(now)
+        stamp = db_time(now)
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {ORDERS} SET status = %s, updated_at = %s, redeemed_at = %s, "  # noqa: S608
@@ -643,7 +644,7 @@ def orders_complete_bulk(
         if not accepted:
             return BulkOutcome(refused=refused)
 
-        rows, param = _json_rows(
+        rows, param = json_rows(
             (
                 ("id", "bigint"),
                 ("completed_at", "timestamptz"),
@@ -653,7 +654,7 @@ def orders_complete_bulk(
                 ("fast", "boolean"),
             ),
             [
-                [pk, _stamp(completed_at), score, number, url, fast]
+                [pk, db_time(completed_at), score, number, url, fast]
                 for pk, completed_at, score, number, url, fast, _ in accepted
             ],
         )
@@ -664,7 +665,7 @@ def orders_complete_bulk(
                 "certificate_number = r.number, certificate_url = r.url, "
                 f"flag_fast_completion = r.fast FROM {rows} AS r "
                 f"WHERE {ORDERS}.id = r.id",
-                [OrderStatus.COMPLETED, _stamp(now), *param],
+                [OrderStatus.COMPLETED, db_time(now), *param],
             )
             _all_changed(cursor.rowcount, len(accepted))
         _audit_many(actor, now, "order.completed", [(item[0], item[6]) for item in accepted])
@@ -756,7 +757,7 @@ def _audit_many(
     actor: Actor, now: datetime.datetime, event_type: str, events: list[tuple[int, dict[str, Any]]]
 ) -> None:
     """One audit event per order, as audit_record writes it, all in one INSERT."""
-    rows, param = _json_rows(
+    rows, param = json_rows(
         (("subject_id", "text"), ("details", "jsonb")),
         [[str(pk), details] for pk, details in events],
     )
@@ -766,7 +767,7 @@ def _audit_many(
             "subject_type, subject_id, details) "
             f"SELECT %s, %s, %s, %s, %s, %s, r.subject_id, r.details FROM {rows} AS r",
             [
-                _stamp(now),
+                db_time(now),
                 actor.kind,
                 actor.id,
                 actor.label,
@@ -775,38 +776,6 @@ def _audit_many(
                 *param,
             ],
         )
-
-
-def _events_publish_many(
-    now: datetime.datetime, event_type: str, events: list[tuple[int, str, dict[str, Any]]]
-) -> None:
-    """partners.outbox.events_publish_many — the same rows (partner, type, subject, the body
-    {"type", "timestamp", "data"}, due now) — in one INSERT of a JSON row set: the ORM's bulk_create
-    sends PostgreSQL one array per column, which psycopg builds value by value (about 100 ms for
-    1.000 events, more than the rest of a purchase chunk)."""
-    stamp, timestamp = _stamp(now), now.isoformat()
-    rows, param = _json_rows(
-        (("partner_id", "bigint"), ("subject", "text"), ("payload", "jsonb")),
-        [
-            [partner_id, subject, {"type": event_type, "timestamp": timestamp, "data": data}]
-            for partner_id, subject, data in events
-        ],
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {EVENTS} (partner_id, event_type, subject, payload, created_at, "  # noqa: S608
-            "delivered_at, attempts, next_attempt_at, gave_up_at) "
-            f"SELECT r.partner_id, %s, r.subject, r.payload, %s, NULL, 0, %s, NULL FROM {rows} AS r",
-            [event_type, stamp, stamp, *param],
-        )
-
-
-def _stamp(moment: datetime.datetime) -> str:
-    """A time as a text the database reads back as the same instant: ISO 8601 with its offset for
-    PostgreSQL's timestamptz, Django's UTC text for SQLite."""
-    if connection.vendor == "postgresql":
-        return moment.isoformat()
-    return str(connection.ops.adapt_datetimefield_value(moment))
 
 
 def _among(values: list[Any], pg_type: str) -> RawSQL:
@@ -818,22 +787,3 @@ def _among(values: list[Any], pg_type: str) -> RawSQL:
         sql = f"SELECT value::{pg_type} FROM json_array_elements_text(%s::json) AS v(value)"  # noqa: S608
         return RawSQL(sql, [json.dumps(values)])  # noqa: S611
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
-
-
-def _json_rows(columns: Sequence[tuple[str, str]], rows: list[list[Any]]) -> tuple[str, list[str]]:
-    """A row set with the named columns (name, PostgreSQL type) from lists of values, as SQL and
-    its one parameter: the rows travel as one JSON text (`json_array_elements` on PostgreSQL,
-    `json_each` on SQLite), clear of bound-parameter limits and of per-value adaptation. A column
-    of type jsonb takes a JSON value as it is (SQLite keeps it as JSON text, as Django stores a
-    JSONField there)."""
-    if connection.vendor == "postgresql":
-        values = ", ".join(
-            f"(e.value {'->' if pg_type == 'jsonb' else '->>'} {i})::{pg_type} AS {name}"
-            for i, (name, pg_type) in enumerate(columns)
-        )
-        sql = f"(SELECT {values} FROM json_array_elements(%s::json) AS e(value))"  # noqa: S608
-        return sql, [json.dumps(rows)]
-    values = ", ".join(
-        f"json_extract(value, '$[{i}]') AS {name}" for i, (name, _) in enumerate(columns)
-    )
-    return f"(SELECT {values} FROM json_each(%s))", [json.dumps(rows)]  # noqa: S608
