@@ -75,7 +75,8 @@ class Training(models.Model):
     flag_price_above_outside = models.BooleanField(default=False)
     flag_near_duplicate = models.BooleanField(default=False)
 
-    # Kept up to date by the order and review services (later capabilities); read by search.
+    # Read by search: buyers counted from the orders every ten minutes (orders/popularity.py),
+    # ratings kept by the review service.
     buyers = models.PositiveIntegerField(default=0)
     rating_count = models.PositiveIntegerField(default=0)
     rating_sum = models.PositiveIntegerField(default=0)

@@ -166,6 +166,8 @@ PERIODIC_JOBS = {
     "purchase-reminders": ("prakerja.waves.purchase_reminders", 3600),
     "vouchers-expire-due": ("prakerja.orders.vouchers_expire_due", 3600),
     "balances-lapse-due": ("prakerja.orders.balances_lapse_due", 3600),
+    # The catalog's popularity (buyers per training), counted from the orders.
+    "trainings-buyers-refresh": ("prakerja.orders.trainings_buyers_refresh", 600),
     # Last month's statements per platform, prepared on the first run after the month ends.
     "settlements-prepare-due": ("prakerja.orders.settlements_prepare_due", 3600),
 }

@@ -44,6 +44,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from prakerja.audit.models import AuditEvent
+from prakerja.catalog.holds import trainings_hold_active
 from prakerja.catalog.models import Training, TrainingStatus
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import db_time, json_rows
@@ -105,7 +106,6 @@ CHUNK_MAX = 1_000  # items per call: one transaction holds the rows of a chunk l
 RETRIES = 3  # a chunk is redone when a training left the catalog between its read and its lock
 
 ORDERS = Order._meta.db_table
-TRAININGS = Training._meta.db_table
 AUDIT = AuditEvent._meta.db_table
 
 # The bulk updates below move many orders in one statement, from one status to one other: the
@@ -168,7 +168,7 @@ def orders_purchase_bulk(*, purchases: Sequence[tuple[int, int]], actor: Actor) 
     items — PARTICIPANT_NOT_ACTIVE, PURCHASE_WINDOW_OVER, BALANCE_EXPIRED, TRAINING_NOT_AVAILABLE,
     ORDER_ALREADY_OPEN (also the same pair earlier in the chunk) and INSUFFICIENT_BALANCE (counting
     what the chunk's earlier items spent). One transaction: the accepted orders in one INSERT, their
-    ledger transactions through `transactions_post_bulk`, first purchases, trainings' buyers,
+    ledger transactions through `transactions_post_bulk`, first purchases, the trainings held,
     `voucher.issued` events and audit events each in one statement."""
     _check_size(purchases)
     if not purchases:
@@ -311,10 +311,7 @@ def _purchase_chunk(purchases: list[tuple[int, int]], actor: Actor) -> BulkPurch
     )
     # The rows many purchases share come last, as in order_purchase: the trainings (locked in id
     # order and re-checked: a training suspended meanwhile is not sold), then the ledger.
-    sold: dict[int, int] = {}
-    for order in orders.values():
-        sold[order.training_id] = sold.get(order.training_id, 0) + 1
-    _buyers_add(sold)
+    _trainings_hold({order.training_id for order in orders.values()})
     pending = accounts_ensure(
         kind=AccountKind.PLATFORM_PENDING,
         owner_ids={order.platform_id for order in orders.values()},
@@ -340,7 +337,7 @@ def _purchase_chunk(purchases: list[tuple[int, int]], actor: Actor) -> BulkPurch
 
 def _trainings_read(training_ids: list[int]) -> dict[int, tuple[Any, ...]]:
     """Id -> (id, status, platform id, platform status, price, external id), not locked (as
-    order_purchase reads its training): the lock comes last, in _buyers_add."""
+    order_purchase reads its training): the lock comes last, in _trainings_hold."""
     return {
         row[0]: row
         for row in Training.objects.filter(pk__in=training_ids).values_list(
@@ -457,26 +454,11 @@ def _orders_insert(
     raise AssertionError("unreachable")
 
 
-def _buyers_add(sold: dict[int, int]) -> None:
-    """Lock the trainings sold in id order; if one is no longer active, the chunk is redone (its
-    read then refuses those items); else add to each training's buyers in one UPDATE."""
-    active = set(
-        Training.objects.select_for_update()
-        .filter(pk__in=sorted(sold), status=TrainingStatus.ACTIVE)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    if active != set(sold):
+def _trainings_hold(training_ids: set[int]) -> None:
+    """Hold the trainings sold (catalog/holds.py); if one is no longer active, the chunk is
+    redone (its read then refuses those items)."""
+    if trainings_hold_active(training_ids) != training_ids:
         raise _TrainingChanged()
-    rows, param = json_rows(
-        (("id", "bigint"), ("sold", "bigint")), [[pk, n] for pk, n in sorted(sold.items())]
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {TRAININGS} SET buyers = {TRAININGS}.buyers + r.sold FROM {rows} AS r "  # noqa: S608
-            f"WHERE {TRAININGS}.id = r.id",
-            param,
-        )
 
 
 # --- redemptions -----------------------------------------------------------------------------------

@@ -27,11 +27,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from prakerja.audit.models import AuditEvent
 from prakerja.audit.services import audit_record
+from prakerja.catalog.holds import trainings_hold_active
 from prakerja.catalog.models import Training, TrainingStatus
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ValidationFailed
@@ -223,11 +224,10 @@ def order_purchase(*, participant: Participant, training: Training, actor: Actor
             },
         )
         # The rows many purchases share come last, so they are held the shortest time: the
-        # training's (re-checked: a training suspended meanwhile is not sold) and, in the ledger,
-        # the platform's pending payable.
-        if not Training.objects.filter(pk=current.pk, status=TrainingStatus.ACTIVE).update(
-            buyers=F("buyers") + 1
-        ):
+        # training's (re-checked under a shared lock: a training suspended meanwhile is not sold;
+        # its buyers are counted by orders/popularity.py) and, in the ledger, the platform's
+        # pending payable.
+        if not trainings_hold_active([current.pk]):
             raise TrainingNotAvailable(details={"training_id": current.pk})
         balance = account_get_or_create(kind=AccountKind.TRAINING_BALANCE, owner_id=locked.pk)
         pending = account_get_or_create(

@@ -1,5 +1,6 @@
-"""The daily jobs of orders, as Celery tasks (settings.PERIODIC_JOBS runs them hourly: both are
-idempotent, and a voucher's date or a balance's expiry date is then acted on within the hour)."""
+"""The periodic jobs of orders, as Celery tasks. settings.PERIODIC_JOBS runs the daily ones hourly
+(each is idempotent, and a voucher's date or a balance's expiry date is then acted on within the
+hour) and the catalog's buyers every ten minutes."""
 
 from celery import shared_task
 
@@ -23,3 +24,10 @@ def settlements_prepare_due_task() -> int:
     from prakerja.orders.settlements import settlements_prepare_due
 
     return settlements_prepare_due()
+
+
+@shared_task(name="prakerja.orders.trainings_buyers_refresh", soft_time_limit=600)
+def trainings_buyers_refresh_task() -> int:
+    from prakerja.orders.popularity import trainings_buyers_refresh
+
+    return trainings_buyers_refresh()

@@ -15,12 +15,14 @@ by a seeded generator; vouchers are redeemed and completed per platform.
 
 import datetime
 import io
+import multiprocessing
 import random
 import re
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.utils import timezone
 
 from prakerja.audit.models import AuditEvent
@@ -68,6 +70,10 @@ PER_PARTICIPANT = 4  # purchases per participant
 CATALOG = 1_500  # demo trainings (the catalog of April 2020); a fifth fit a quarter of the balance
 SETUP_CHUNK = 10_000  # participants per crediting chunk (as waves/crediting.py)
 DATA_SEED = 2020
+WORKERS = (
+    2  # processes taking the chunks on PostgreSQL, as two Celery workers on this machine's 2 cores
+)
+ACTOR = Actor.system("bench.orders")
 
 PART = Participant._meta.db_table
 ORDERS = Order._meta.db_table
@@ -80,11 +86,12 @@ LIMIT_TABLES = {ORDERS: "bench_order_limit", TXNS: "bench_txn_limit", LEGS: "ben
 KINDS = ("order_purchase", "order_redeem")
 
 
-def run(n: int, log: Callable[[str], None]) -> BenchResult:
-    actor = Actor.system("bench.orders")
+def run(n: int, log: Callable[[str], None], workers: int | None = None) -> BenchResult:
+    # SQLite has one writer at a time: a second process would only wait for the lock.
+    workers = workers or (WORKERS if connection.vendor == "postgresql" else 1)
     with stopwatch() as setup:
         scheme = _scheme_spendable()
-        participants = _participants(-(-n // PER_PARTICIPANT), scheme, actor, log)
+        participants = _participants(-(-n // PER_PARTICIPANT), scheme, ACTOR, log)
         trainings = _trainings(scheme, log)
         pairs = _pairs(n, participants, trainings)
         _analyze()
@@ -92,20 +99,19 @@ def run(n: int, log: Callable[[str], None]) -> BenchResult:
     log(f"setup: {setup.seconds:.1f} s")
 
     phases: dict[str, float] = {}
-    log(f"system: {n} purchases in chunks of {CHUNK}")
+    log(f"system: {n} purchases in chunks of {CHUNK}, {workers} worker process(es)")
     with stopwatch() as watch:
-        bought = _purchase(pairs, actor)
+        bought = _purchase(pairs, workers)
     phases["purchase"] = watch.seconds
     log(f"system: purchases {watch.seconds:.1f} s")
     _checkpoint(log)
-    platforms = {p.pk: p for p in Partner.objects.filter(pk__in={o.platform_id for o in bought})}
     with stopwatch() as watch:
-        _redeem(bought, platforms, actor)
+        _redeem(bought, workers)
     phases["redeem"] = watch.seconds
     log(f"system: redemptions {watch.seconds:.1f} s")
     _checkpoint(log)
     with stopwatch() as watch:
-        _complete(bought, platforms, actor)
+        _complete(bought, workers)
     phases["complete"] = watch.seconds
     log(f"system: completions {watch.seconds:.1f} s")
     counts = _check(n, bought, scheme)
@@ -117,9 +123,10 @@ def run(n: int, log: Callable[[str], None]) -> BenchResult:
         extra={
             "database": connection.vendor,
             "chunk": CHUNK,
+            "workers": workers,
             "participants": len(participants),
             "trainings_bought": len({tid for _, tid in pairs}),
-            "platforms": len(platforms),
+            "platforms": len(_by_platform(bought)),
             **counts,
             "setup_seconds": round(setup.seconds, 1),
             "phases": {name: round(seconds, 3) for name, seconds in phases.items()},
@@ -282,13 +289,42 @@ def _chunks(items: list[Any]) -> Iterator[list[Any]]:
         yield items[start : start + CHUNK]
 
 
-def _purchase(pairs: list[tuple[int, int]], actor: Actor) -> list[Purchased]:
+def _in_workers(workers: int, work: Callable[[Any], Any], tasks: list[Any]) -> list[Any]:
+    """Each task (one chunk) to `work` in one of `workers` processes, as that many Celery workers
+    would take the chunks; the results in task order. The processes are forked with no database
+    connection open, so each opens its own."""
+    if workers == 1:
+        return [work(task) for task in tasks]
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(work, tasks, chunksize=1))
+
+
+def _round_robin(groups: dict[int, list[Any]]) -> list[tuple[int, list[Any]]]:
+    """(key, chunk) tasks taking each group's chunks in turn, so that workers running side by side
+    mostly work for different platforms (each platform's ledger balances are one row)."""
+    chunked = {key: list(_chunks(items)) for key, items in sorted(groups.items())}
+    longest = max((len(chunks) for chunks in chunked.values()), default=0)
+    return [
+        (key, chunks[i])
+        for i in range(longest)
+        for key, chunks in chunked.items()
+        if i < len(chunks)
+    ]
+
+
+def _purchase(pairs: list[tuple[int, int]], workers: int) -> list[Purchased]:
     bought: list[Purchased] = []
-    for chunk in _chunks(pairs):
-        result = orders_purchase_bulk(purchases=chunk, actor=actor)
-        _no_refusals("purchase", result.refused)
-        bought.extend(result.orders[index] for index in sorted(result.orders))
+    for orders in _in_workers(workers, _purchase_chunk, list(_chunks(pairs))):
+        bought.extend(orders)
     return bought
+
+
+def _purchase_chunk(chunk: list[tuple[int, int]]) -> list[Purchased]:
+    result = orders_purchase_bulk(purchases=chunk, actor=ACTOR)
+    _no_refusals("purchase", result.refused)
+    return [result.orders[index] for index in sorted(result.orders)]
 
 
 def _by_platform(bought: list[Purchased]) -> dict[int, list[Purchased]]:
@@ -298,35 +334,41 @@ def _by_platform(bought: list[Purchased]) -> dict[int, list[Purchased]]:
     return grouped
 
 
-def _redeem(bought: list[Purchased], platforms: dict[int, Partner], actor: Actor) -> None:
-    for platform_id, orders in sorted(_by_platform(bought).items()):
-        for chunk in _chunks(orders):
-            result: BulkOutcome = vouchers_redeem_bulk(
-                platform=platforms[platform_id],
-                items=[(o.voucher_code, f"user-{o.participant_id}") for o in chunk],
-                actor=actor,
-            )
-            _no_refusals("redemption", result.refused)
+def _redeem(bought: list[Purchased], workers: int) -> None:
+    _in_workers(workers, _redeem_chunk, _round_robin(_by_platform(bought)))
 
 
-def _complete(bought: list[Purchased], platforms: dict[int, Partner], actor: Actor) -> None:
-    rng = random.Random(DATA_SEED)
-    for platform_id, orders in sorted(_by_platform(bought).items()):
-        code = platforms[platform_id].code
-        for chunk in _chunks(orders):
-            completed_at = timezone.now()
-            items: list[Completion] = [
-                (
-                    o.order_id,
-                    completed_at,
-                    rng.randint(60, 100),
-                    f"CERT-{o.order_id}",
-                    f"https://{code}.example/sertifikat/{o.order_id}",
-                )
-                for o in chunk
-            ]
-            result = orders_complete_bulk(platform=platforms[platform_id], items=items, actor=actor)
-            _no_refusals("completion", result.refused)
+def _redeem_chunk(task: tuple[int, list[Purchased]]) -> None:
+    platform_id, chunk = task
+    result: BulkOutcome = vouchers_redeem_bulk(
+        platform=Partner.objects.get(pk=platform_id),
+        items=[(o.voucher_code, f"user-{o.participant_id}") for o in chunk],
+        actor=ACTOR,
+    )
+    _no_refusals("redemption", result.refused)
+
+
+def _complete(bought: list[Purchased], workers: int) -> None:
+    _in_workers(workers, _complete_chunk, _round_robin(_by_platform(bought)))
+
+
+def _complete_chunk(task: tuple[int, list[Purchased]]) -> None:
+    platform_id, chunk = task
+    platform = Partner.objects.get(pk=platform_id)
+    rng = random.Random(DATA_SEED + chunk[0].order_id)
+    completed_at = timezone.now()
+    items: list[Completion] = [
+        (
+            o.order_id,
+            completed_at,
+            rng.randint(60, 100),
+            f"CERT-{o.order_id}",
+            f"https://{platform.code}.example/sertifikat/{o.order_id}",
+        )
+        for o in chunk
+    ]
+    result = orders_complete_bulk(platform=platform, items=items, actor=ACTOR)
+    _no_refusals("completion", result.refused)
 
 
 def _no_refusals(what: str, refused: list[Any]) -> None:

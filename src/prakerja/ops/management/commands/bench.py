@@ -24,6 +24,12 @@ class Command(BaseCommand):
             default=None,
             help="Wave quota, for the selection benchmark only (default: the scheme's wave quota).",
         )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=None,
+            help="Worker processes taking the chunks, for benchmarks of batch work (orders).",
+        )
         parser.add_argument("--keep-db", action="store_true", help="Keep the scratch database.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -32,7 +38,7 @@ class Command(BaseCommand):
         if n < 1:
             raise CommandError("--n must be at least 1")
         run = runner(name)
-        settings = _bench_settings(run, name, quota=options["quota"])
+        settings = _bench_settings(run, name, quota=options["quota"], workers=options["workers"])
 
         def log(line: str) -> None:
             print(f"[bench {name}] {line}", file=sys.stderr, flush=True)
