@@ -38,6 +38,9 @@ def running_demo(data_dir: Path) -> Iterator[RunningDemo]:
         PRAKERJA_POPULATION_URL=f"http://127.0.0.1:{population}",
         PRAKERJA_SMS_URL=f"http://127.0.0.1:{sms}",
         PRAKERJA_PLATFORM_SANDBOX_URL=f"http://127.0.0.1:{platform}",
+        PRAKERJA_BANK_URLS=",".join(
+            f"{code}=http://127.0.0.1:{free_port()}" for code in ("bni", "linkaja", "ovo", "gopay")
+        ),
         PRAKERJA_PUBLIC_URL=f"http://127.0.0.1:{web}",
     )
     process = subprocess.Popen(

@@ -102,6 +102,13 @@ TABLE: tuple[EnvVar, ...] = (
         "the system's webhooks at `/webhooks` and calls the partner API.",
     ),
     EnvVar(
+        "PRAKERJA_BANK_URLS",
+        "bni=http://127.0.0.1:8641,linkaja=http://127.0.0.1:8642,ovo=http://127.0.0.1:8643,"
+        "gopay=http://127.0.0.1:8644",
+        "Financial institutions' adapter base URLs as comma-separated `code=url`; `prakerja "
+        "sandbox bank --name CODE` listens on the port of its code.",
+    ),
+    EnvVar(
         "PRAKERJA_PLATFORM_SANDBOX_PARTNER",
         "",
         "Partner code the platform sandbox acts as; its secrets are read from the database "

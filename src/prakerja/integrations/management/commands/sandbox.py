@@ -15,7 +15,9 @@ class Command(BaseCommand):
         for name in SANDBOXES:
             one = sub.add_parser(name)
             one.add_argument("--host", default="127.0.0.1")
-            one.add_argument("--port", type=int, default=sandbox_port(name))
+            one.add_argument(
+                "--port", type=int, default=None, help="Default: the port of its adapter's URL."
+            )
             one.add_argument(
                 "--outage", action="store_true", help="Start in outage (every call 503)."
             )
@@ -33,4 +35,7 @@ class Command(BaseCommand):
         )
         app = sandbox_module(options["name"]).build_app(options, settings.DATA_DIR)
         app.faults = faults
-        serve(app, options["host"], options["port"])
+        port = options["port"]
+        if port is None:
+            port = sandbox_port(options["name"], options)
+        serve(app, options["host"], port)

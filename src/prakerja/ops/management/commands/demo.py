@@ -8,6 +8,7 @@ from django.db import connection
 
 from prakerja.catalog.demo import demo_catalog_seed
 from prakerja.config import env
+from prakerja.integrations.bank import bank_urls
 from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module, sandbox_port
 from prakerja.ops.demo import demo_seed
 from prakerja.ops.demo_program import demo_program_seed
@@ -42,17 +43,17 @@ class Command(BaseCommand):
         supervisor = Supervisor(settings.DATA_DIR / "logs")
         sandbox_lines: list[str] = []
         for name in SANDBOXES:
-            port = sandbox_port(name)
             sandbox = sandbox_module(name)
             if hasattr(sandbox, "prepare_demo"):
                 sandbox_lines += sandbox.prepare_demo(settings.DATA_DIR)
-            supervisor.start(
-                Service(
-                    f"sandbox-{name}",
-                    prakerja_argv("sandbox", name, "--port", str(port)),
-                    f"http://127.0.0.1:{port}/healthz",
+            for label, argv, port in _sandbox_processes(name):
+                supervisor.start(
+                    Service(
+                        label,
+                        prakerja_argv("sandbox", name, *argv, "--port", str(port)),
+                        f"http://127.0.0.1:{port}/healthz",
+                    )
                 )
-            )
         supervisor.start(
             Service(
                 "web",
@@ -105,4 +106,15 @@ def _demo_platform_sandbox() -> list[str]:
         f"(credentials: prakerja partners credentials {partner.code} --json)",
         f"  a training of {partner.code} bought in the portal is redeemed and completed by the "
         f"sandbox platform within seconds: {env.get('PRAKERJA_PLATFORM_SANDBOX_URL')}/learner",
+    ]
+
+
+def _sandbox_processes(name: str) -> list[tuple[str, list[str], int]]:
+    """(label, extra arguments, port) of each process a sandbox runs as: one per financial
+    institution for the bank, one otherwise."""
+    if name != "bank":
+        return [(f"sandbox-{name}", [], sandbox_port(name))]
+    return [
+        (f"sandbox-bank-{code}", ["--name", code], sandbox_port("bank", {"institution": code}))
+        for code in bank_urls()
     ]
