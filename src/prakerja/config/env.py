@@ -132,6 +132,12 @@ TABLE: tuple[EnvVar, ...] = (
         "demo turns it on.",
     ),
     EnvVar(
+        "PRAKERJA_DISBURSEMENT_APPROVAL_LIMIT_IDR",
+        "0",
+        "The largest disbursement run (rupiah) a finance checker may approve; 0: no limit. A larger "
+        "run must be prepared smaller.",
+    ),
+    EnvVar(
         "PRAKERJA_SANDBOX_DATA_ALLOWED",
         "auto",
         "Whether `prakerja sandbox-data` may create synthetic participants and orders. `auto`: "

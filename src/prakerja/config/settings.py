@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "prakerja.partners",
     "prakerja.catalog",
     "prakerja.orders",
+    "prakerja.incentives",
     "prakerja.throttle",
     "prakerja.integrations",
     "prakerja.ops",
@@ -152,6 +153,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+DISBURSEMENT_APPROVAL_LIMIT_IDR = env.get_int("PRAKERJA_DISBURSEMENT_APPROVAL_LIMIT_IDR")
+
 # Periodic jobs. In production `celery beat` runs this table; the embedded default runs the same
 # table with `prakerja scheduler` (the demo starts it).
 PERIODIC_JOBS = {
@@ -168,6 +171,10 @@ PERIODIC_JOBS = {
     "balances-lapse-due": ("prakerja.orders.balances_lapse_due", 3600),
     # The catalog's popularity (buyers per training), counted from the orders.
     "trainings-buyers-refresh": ("prakerja.orders.trainings_buyers_refresh", 600),
+    # Disbursement: batches whose outcome is unknown or whose results are overdue, asked about;
+    # payment accounts whose inquiry was not answered, asked again.
+    "disbursement-batches-confirm": ("prakerja.incentives.batches_confirm_due", 60),
+    "payment-accounts-check": ("prakerja.incentives.payment_accounts_check_due", 300),
     # Last month's statements per platform, prepared on the first run after the month ends.
     "settlements-prepare-due": ("prakerja.orders.settlements_prepare_due", 3600),
 }

@@ -121,6 +121,10 @@ def _review_create(order: Order, *, stars: int, text: str, actor: Actor) -> Revi
         subject=review,
         details={"order_id": order.pk, "training_id": order.training_id, "stars": stars},
     )
+    # A review may be the last condition of the incentives (incentives/entitlements.py).
+    from prakerja.incentives.entitlements import entitlements_after_review
+
+    entitlements_after_review(participant_id=order.participant_id, actor=actor)
     review.refresh_from_db()
     return review
 

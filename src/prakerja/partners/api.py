@@ -230,6 +230,11 @@ def answer_once(request: HttpRequest, work: Any) -> HttpResponse:
 
 # Routers import this module; they are registered here, last, to avoid import cycles.
 from prakerja.catalog.partner_api import router as trainings_router  # noqa: E402
+from prakerja.incentives.partner_api import (  # noqa: E402
+    batches_router,
+    statements_router,
+    transfers_router,
+)
 from prakerja.orders.partner_api import orders_router, vouchers_router  # noqa: E402
 from prakerja.orders.settlement_api import router as settlements_router  # noqa: E402
 
@@ -237,3 +242,6 @@ partner_api.add_router("/trainings", trainings_router)
 partner_api.add_router("/vouchers", vouchers_router)
 partner_api.add_router("/orders", orders_router)
 partner_api.add_router("/settlements", settlements_router)
+partner_api.add_router("/transfers", transfers_router)
+partner_api.add_router("/transfer-batches", batches_router)
+partner_api.add_router("/statements", statements_router)

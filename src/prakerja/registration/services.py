@@ -492,8 +492,8 @@ def phone_verify_code(*, registrant: Registrant, code: str, client_ip: str) -> R
 
 
 def phone_change(*, registrant: Registrant, phone: str, client_ip: str) -> Registrant:
-    """A new number must be verified again. (Later: e-wallets keyed by the old number are unlinked
-    and unpaid incentives held with PHONE_CHANGED — program.md §2.3.)"""
+    """A new number must be verified again. E-wallets keyed by the old number are unlinked and
+    unpaid incentives held with PHONE_CHANGED until an account is linked again (program.md §5)."""
     if registrant.phone_status == P and registrant.phone_reason == "WAITING_EARLIER_LAYER":
         raise StepNotAvailable(details={"layer": "phone"})
     try:
@@ -518,6 +518,11 @@ def phone_change(*, registrant: Registrant, phone: str, client_ip: str) -> Regis
                 reason="AWAITING_PHONE_CODE",
                 actor=Actor.participant(registrant.pk),
                 details={"changed": True},
+            )
+            from prakerja.incentives.accounts import payment_accounts_phone_changed
+
+            payment_accounts_phone_changed(
+                registrant_id=registrant.pk, actor=Actor.participant(registrant.pk)
             )
             _send_phone_code(registrant, client_ip=client_ip)
     except IntegrityError:

@@ -10,6 +10,40 @@ def _positive(**kwargs: object) -> models.PositiveIntegerField:
     return models.PositiveIntegerField(validators=[MinValueValidator(1)], **kwargs)  # type: ignore[arg-type]
 
 
+def default_survey_questions() -> list[dict[str, object]]:
+    """The June 2020 survey's questions (program.md §5): employment status, whether the training
+    helped, whether it was effective."""
+
+    def choice(code: str, text_id: str, text_en: str) -> dict[str, str]:
+        return {"code": code, "text_id": text_id, "text_en": text_en}
+
+    yes_no = [choice("yes", "Ya", "Yes"), choice("no", "Tidak", "No")]
+    return [
+        {
+            "code": "employment_status",
+            "text_id": "Apa status pekerjaan Anda saat ini?",
+            "text_en": "What is your employment status now?",
+            "choices": [
+                choice("unemployed", "Belum bekerja / tidak bekerja", "Not working"),
+                choice("employee", "Karyawan / pekerja", "Employee"),
+                choice("business_owner", "Wirausaha", "Running a business"),
+            ],
+        },
+        {
+            "code": "training_helped",
+            "text_id": "Apakah pelatihan dan insentif membantu Anda?",
+            "text_en": "Did the training and the incentive help you?",
+            "choices": yes_no,
+        },
+        {
+            "code": "training_effective",
+            "text_id": "Apakah pelatihan efektif meningkatkan keterampilan Anda?",
+            "text_en": "Was the training effective in improving your skills?",
+            "choices": yes_no,
+        },
+    ]
+
+
 class ProgramScheme(models.Model):
     """Every amount, count and window of a program year, as data (program.md §1 and §7).
 
@@ -75,6 +109,16 @@ class ProgramScheme(models.Model):
         default=7, help_text="Days after writing it that a participant may still edit a review."
     )
     review_min_chars = _positive(default=20, help_text="Shortest review text accepted.")
+    transfer_max_attempts = _positive(
+        default=3,
+        help_text="Transfers of one payment that may fail for a passing reason (temporary failure, "
+        "limit reached) before it is held until the participant's account is fixed.",
+    )
+    survey_questions = models.JSONField(
+        default=default_survey_questions,
+        help_text="The post-training survey's questions: a list of {code, text_id, text_en, "
+        "choices: [{code, text_id, text_en}]}.",
+    )
 
     class Meta:
         constraints = [

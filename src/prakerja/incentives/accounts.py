@@ -1,0 +1,203 @@
+"""Payment accounts: a participant links a virtual account or an e-wallet, the institution confirms
+it by account inquiry, and the participant is told what to fix when it does not.
+
+The inquiry is an HTTP call: it runs after the link is committed, never inside a transaction. An
+institution that does not answer leaves the account `checking`; `payment_accounts_check_due` asks
+again. An e-wallet is keyed by the phone number, so it must be the participant's registered number,
+and a change of that number unlinks it (`payment_accounts_phone_changed`).
+"""
+
+import datetime
+import logging
+import re
+
+from django.db import transaction
+from django.utils import timezone
+
+from prakerja.audit.services import audit_record
+from prakerja.common.actors import Actor
+from prakerja.common.crypto import decrypt
+from prakerja.common.errors import ValidationFailed
+from prakerja.incentives.errors import InstitutionUnknown, ParticipantNotEntitled
+from prakerja.incentives.institutions import INSTITUTIONS, account_type_of
+from prakerja.incentives.models import (
+    CURRENT_ACCOUNT,
+    AccountType,
+    PaymentAccount,
+    PaymentAccountStatus,
+)
+from prakerja.integrations.bank import BankError, bank_client
+from prakerja.partners.models import Partner, PartnerKind, PartnerStatus
+from prakerja.partners.outbox import event_publish
+from prakerja.registration.services import normalise_phone
+from prakerja.waves.models import Participant, ParticipantStatus
+
+logger = logging.getLogger(__name__)
+
+_VIRTUAL_ACCOUNT = re.compile(r"^[0-9]{8,20}$")
+RECHECK_AFTER = datetime.timedelta(minutes=1)
+
+
+def _institution(code: str) -> Partner:
+    partner = Partner.objects.filter(
+        code=code, kind=PartnerKind.INSTITUTION, status=PartnerStatus.ACTIVE
+    ).first()
+    if partner is None or code not in INSTITUTIONS:
+        raise InstitutionUnknown(details={"institution": code})
+    return partner
+
+
+def _account_number(participant: Participant, account_type: str, raw: str) -> str:
+    number = (raw or "").strip().replace(" ", "").replace("-", "")
+    if account_type == AccountType.VIRTUAL_ACCOUNT:
+        if not _VIRTUAL_ACCOUNT.match(number):
+            raise ValidationFailed(details={"account_number": "ACCOUNT_NUMBER_INVALID"})
+        return number
+    try:
+        phone = normalise_phone(number)
+    except ValueError:
+        raise ValidationFailed(details={"account_number": "PHONE_INVALID"}) from None
+    if phone != participant.registrant.phone:
+        # The institution pays the wallet of this number: it must be the one the program verified.
+        raise ValidationFailed(details={"account_number": "PHONE_NOT_REGISTERED"})
+    return phone
+
+
+def payment_account_link(
+    *, participant: Participant, institution_code: str, account_number: str, actor: Actor
+) -> PaymentAccount:
+    """Link an account in place of the current one (which is unlinked), then check it with the
+    institution. Returns the account as the check left it (`checking` if the institution did not
+    answer). Errors: INSTITUTION_UNKNOWN, VALIDATION_FAILED (account_number), PARTICIPANT_NOT_ACTIVE."""
+    institution = _institution(institution_code)
+    account_type = account_type_of(institution.code)
+    number = _account_number(participant, account_type, account_number)
+    with transaction.atomic():
+        locked = Participant.objects.select_for_update().get(pk=participant.pk)
+        if locked.status != ParticipantStatus.ACTIVE:
+            raise ParticipantNotEntitled(details={"status": locked.status})
+        for current in PaymentAccount.objects.select_for_update().filter(
+            participant=locked, status__in=CURRENT_ACCOUNT
+        ):
+            _unlink(current, reason="REPLACED", actor=actor)
+        account = PaymentAccount.objects.create(
+            participant=locked,
+            institution=institution,
+            account_type=account_type,
+            account_number=number,
+        )
+        audit_record(
+            actor=actor,
+            event_type="payment_account.linked",
+            subject=account,
+            details={"institution": institution.code, "account_type": account_type},
+        )
+    return payment_account_check(account=account)
+
+
+def _unlink(account: PaymentAccount, *, reason: str, actor: Actor) -> None:
+    account.status = PaymentAccountStatus.UNLINKED
+    account.reason_code = reason
+    account.ended_at = timezone.now()
+    account.save(update_fields=["status", "reason_code", "ended_at"])
+    event_publish(
+        partner_id=account.institution_id,
+        event_type="account.unlinked",
+        subject=f"account-{account.pk}",
+        data={
+            "account_type": account.account_type,
+            "account_number": account.account_number,
+            "reason": reason,
+        },
+    )
+    audit_record(
+        actor=actor,
+        event_type="payment_account.unlinked",
+        subject=account,
+        details={"reason": reason},
+    )
+
+
+def payment_account_check(*, account: PaymentAccount) -> PaymentAccount:
+    """Ask the institution about an account being checked and record its answer: verified when
+    the holder's NIK matches, the account is active and (an e-wallet) upgraded; else rejected with
+    the reason. An institution that does not answer leaves it `checking`."""
+    if account.status != PaymentAccountStatus.CHECKING:
+        return account
+    registrant = account.participant.registrant
+    try:
+        answer = bank_client(account.institution.code).account_inquiry(
+            account.account_type, account.account_number, decrypt(registrant.nik_encrypted)
+        )
+    except BankError as error:
+        logger.info("account %s: inquiry not answered (%s); asked again later", account.pk, error)
+        return account
+    from prakerja.incentives.entitlements import entitlements_after_account_verified
+
+    with transaction.atomic():
+        locked = PaymentAccount.objects.select_for_update().get(pk=account.pk)
+        if locked.status != PaymentAccountStatus.CHECKING:
+            return locked  # unlinked or replaced while the institution was asked
+        reason = answer.reason_code
+        locked.status = PaymentAccountStatus.REJECTED if reason else PaymentAccountStatus.VERIFIED
+        locked.reason_code = reason or ""
+        locked.holder_name = answer.holder_name or ""
+        locked.kyc_level = answer.kyc_level or ""
+        locked.checked_at = timezone.now()
+        if reason:
+            locked.ended_at = locked.checked_at
+        locked.save()
+        audit_record(
+            actor=Actor.system("account-inquiry"),
+            event_type=f"payment_account.{locked.status}",
+            subject=locked,
+            details={"reason_code": locked.reason_code, "kyc_level": locked.kyc_level},
+        )
+        if not reason:
+            entitlements_after_account_verified(participant_id=locked.participant_id)
+    return locked
+
+
+def payment_accounts_check_due() -> int:
+    """Ask again about accounts whose inquiry was not answered (hourly-safe, idempotent)."""
+    due = PaymentAccount.objects.filter(
+        status=PaymentAccountStatus.CHECKING, created_at__lt=timezone.now() - RECHECK_AFTER
+    ).select_related("institution", "participant__registrant")
+    checked = 0
+    for account in due.iterator(chunk_size=500):
+        checked += payment_account_check(account=account).status != PaymentAccountStatus.CHECKING
+    return checked
+
+
+def payment_accounts_phone_changed(*, registrant_id: int, actor: Actor) -> int:
+    """The participant's phone number changed: unlink the e-wallets keyed by it (the institution is
+    told: account.unlinked) and hold the unpaid entitlements with PHONE_CHANGED until an account
+    is linked again. Runs in the caller's transaction. Returns the accounts unlinked."""
+    from prakerja.incentives.entitlements import entitlements_hold
+
+    participant = Participant.objects.filter(registrant_id=registrant_id).first()
+    if participant is None:
+        return 0
+    wallets = list(
+        PaymentAccount.objects.select_for_update().filter(
+            participant=participant,
+            status__in=CURRENT_ACCOUNT,
+            account_type=AccountType.E_WALLET,
+        )
+    )
+    for wallet in wallets:
+        _unlink(wallet, reason="PHONE_CHANGED", actor=actor)
+    if wallets:
+        entitlements_hold(participant_ids=[participant.pk], reason="PHONE_CHANGED")
+    return len(wallets)
+
+
+def payment_account_current(participant: Participant) -> PaymentAccount | None:
+    """The account being checked or verified; else the last one (rejected or unlinked), whose
+    reason the portal explains."""
+    return (
+        PaymentAccount.objects.filter(participant=participant)
+        .select_related("institution")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
