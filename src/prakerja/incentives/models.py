@@ -199,6 +199,11 @@ class DisbursementRun(models.Model):
                 name="incentives_one_run_per_date",
             )
         ]
+        permissions = [
+            ("prepare_run", "Can prepare a disbursement run (finance maker)"),
+            ("approve_run", "Can approve a disbursement run (finance checker)"),
+            ("reconcile_statement", "Can upload and reconcile an institution's statement"),
+        ]
 
     def __str__(self) -> str:
         return f"run {self.run_date} ({self.status})"
