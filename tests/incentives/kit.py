@@ -85,6 +85,8 @@ def sandbox_bank(
         yield Bank(code, url, partner, secret)
     finally:
         stop()
+        app.close()
+        app.sender.join(timeout=5)
 
 
 def nik_of(participant: Participant) -> str:

@@ -206,9 +206,14 @@ class Account:
     kyc_level: str = "upgraded"
     status: str = "active"
     phone_changed: bool = False
+    # A fault pinned on one account: every transfer into it fails with this reason code (a name
+    # changed at the institution: NIK_MISMATCH; a full wallet: LIMIT_REACHED; TEMPORARY_FAILURE).
+    fail_reason: str = ""
 
     def refusal(self) -> str | None:
         """Why the book refuses a payment into this account, or None."""
+        if self.fail_reason:
+            return self.fail_reason
         if self.status != "active":
             return "ACCOUNT_INACTIVE"
         if self.phone_changed:
@@ -536,6 +541,12 @@ class SignedPoster:
             self._local.connection = connection
         return connection
 
+    def disconnect(self) -> None:
+        """Close this thread's keep-alive connection, if any."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            self._drop(connection)
+
     def _drop(self, connection: http.client.HTTPConnection) -> None:
         connection.close()
         self._local.connection = None
@@ -599,6 +610,11 @@ class CallbackSender:
             self._stopped = True
             self._cond.notify_all()
 
+    def join(self, timeout: float) -> None:
+        """Wait for the threads to finish what they are sending (tests)."""
+        for thread in self._threads:
+            thread.join(timeout)
+
     def _start_workers(self) -> None:
         while len(self._threads) < self._workers:
             worker = threading.Thread(
@@ -611,6 +627,10 @@ class CallbackSender:
         while (delivery := self._next()) is not None:
             outcome, detail = self._send(delivery)
             self._settle(delivery, outcome, detail)
+        if self._poster is not None:
+            # A keep-alive connection left open holds a server thread (and its database
+            # connection) on the system's side.
+            self._poster.disconnect()
 
     def _next(self) -> Delivery | None:
         with self._cond:
@@ -775,6 +795,7 @@ def _account(data: Any, where: str, account_type: str, errors: dict[str, str]) -
         "kyc_level": data.get("kyc_level", "upgraded"),
         "status": data.get("status", "active"),
         "phone_changed": data.get("phone_changed", False),
+        "fail_reason": data.get("fail_reason", ""),
     }
     if values["account_type"] != account_type:
         errors[f"{where}account_type"] = f"this institution holds {account_type} accounts"
@@ -792,6 +813,8 @@ def _account(data: Any, where: str, account_type: str, errors: dict[str, str]) -
         errors[f"{where}status"] = f"one of {', '.join(ACCOUNT_STATUSES)}"
     if not isinstance(values["phone_changed"], bool):
         errors[f"{where}phone_changed"] = "true or false"
+    if values["fail_reason"] not in ("", *REASON_CODES):
+        errors[f"{where}fail_reason"] = f"empty or one of {', '.join(REASON_CODES)}"
     if len(errors) > before:
         return None
     return Account(**values)
