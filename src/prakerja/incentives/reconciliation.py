@@ -12,9 +12,9 @@ of the program (ledger key `settle:{instruction id}`, once however often the sta
 import csv
 import datetime
 import io
-from typing import Any
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone

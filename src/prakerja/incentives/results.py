@@ -239,8 +239,17 @@ def _failures(items: list[tuple[Outcome, tuple[Any, ...]]], now: datetime.dateti
 
 
 def runs_finish_if_done(run_ids: set[int]) -> None:
-    """A run whose instructions all have an outcome is done."""
+    """A run whose instructions all have an outcome is done. The run's row is locked first, so
+    that of two transactions recording a run's last results at once, the second sees the first's
+    (each alone would still see the other's instructions in flight)."""
     for run_id in sorted(run_ids):
+        locked = (
+            DisbursementRun.objects.select_for_update()
+            .filter(pk=run_id, status=RunStatus.APPROVED)
+            .exists()
+        )
+        if not locked:
+            continue
         in_flight = TransferInstruction.objects.filter(
             batch__run_id=run_id, status__in=("ready", "sent", "accepted")
         ).exists()

@@ -17,12 +17,13 @@ from django.utils import timezone
 from prakerja.common.actors import Actor
 from prakerja.incentives.models import (
     BatchStatus,
+    DisbursementRun,
     InstructionStatus,
     RunStatus,
     TransferBatch,
     TransferInstruction,
 )
-from prakerja.incentives.results import Outcome, transfer_outcomes_record
+from prakerja.incentives.results import Outcome, runs_finish_if_done, transfer_outcomes_record
 from prakerja.integrations.bank import (
     BankClient,
     BankOutcomeUnknown,
@@ -200,6 +201,14 @@ def batches_confirm_due() -> int:
             batch_send(batch_pk=batch_pk)
             handled += 1
     handled += batches_results_query(older_than=stale)
+    with transaction.atomic():
+        runs_finish_if_done(
+            set(
+                DisbursementRun.objects.filter(status=RunStatus.APPROVED).values_list(
+                    "pk", flat=True
+                )
+            )
+        )
     return handled
 
 

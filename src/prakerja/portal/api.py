@@ -67,7 +67,8 @@ participant_api = NinjaAPI(
     urls_namespace="participant_api",
     description="Registration and verification for the participant mobile app, the waves the "
     "person joined with each result, the Kartu Prakerja card once selected, the catalog, and the "
-    "trainings bought with their vouchers. "
+    "trainings bought with their vouchers, and the incentives: the payment account, the schedule "
+    "of payments with what holds any of them, and the surveys. "
     "Sign in with POST /auth/login and send the token as `Authorization: Bearer …`.",
 )
 
@@ -618,3 +619,5 @@ def order_review_put(request: HttpRequest, order_id: int, payload: ReviewIn) -> 
 
 
 participant_api.add_router("/trainings", "prakerja.catalog.participant_api.router")
+# GET /me/incentives, POST /me/payment-account, POST /me/surveys/{sequence}
+participant_api.add_router("/me", "prakerja.incentives.participant_api.router", auth=BearerToken())

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from prakerja.portal import account_views as account
+from prakerja.portal import incentive_views as incentive
 from prakerja.portal import views
 
 app_name = "portal"
@@ -15,6 +16,9 @@ urlpatterns = [
         views.order_review_submit,
         name="order_review",
     ),
+    path("insentif/", incentive.incentives, name="incentives"),
+    path("insentif/rekening/", incentive.account_link, name="incentives_account"),
+    path("insentif/survei/<int:sequence>/", incentive.survey, name="survey"),
     path("daftar/", account.sign_up, name="signup"),
     path("masuk/", account.log_in, name="login"),
     path("keluar/", account.log_out, name="logout"),

@@ -1,0 +1,538 @@
+"""Finance console for incentives (program.md §5): disbursement runs with their results, the
+failures by reason, institutions' statements with an upload page, and read-only lists of payment
+accounts, entitlements and transfer instructions.
+
+Nothing here is edited through the admin's generic forms: runs are prepared, approved and
+cancelled, statements reconciled, only through the services (incentives/console.py's pages). No
+NIK is shown anywhere: a participant appears as their card number.
+"""
+
+from typing import Any
+
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from prakerja.common.admin import ReadOnlyAdmin
+from prakerja.incentives import console
+from prakerja.incentives.console_selectors import (
+    STATEMENT_ITEMS_SHOWN,
+    RunResults,
+    run_page,
+    runs_results,
+    statement_page,
+)
+from prakerja.incentives.models import (
+    DisbursementRun,
+    Entitlement,
+    PaymentAccount,
+    Statement,
+    TransferInstruction,
+)
+from prakerja.integrations.bank.client import REASON_CODES
+from prakerja.partners.models import Partner, PartnerKind
+
+
+class InstitutionFilter(admin.SimpleListFilter):
+    """The financial institutions only (not every partner), without scanning the table for them."""
+
+    title = _("financial institution")
+    parameter_name = "institution"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            (str(pk), name)
+            for pk, name in Partner.objects.filter(kind=PartnerKind.INSTITUTION)
+            .order_by("code")
+            .values_list("pk", "name")
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset.filter(institution_id=int(value)) if value and value.isdigit() else queryset
+
+
+class ReasonFilter(admin.SimpleListFilter):
+    """The reason codes of partner-api.md (and CANCELLED), named as finance reads them."""
+
+    title = _("reason")
+    parameter_name = "reason"
+    codes: tuple[str, ...] = (*REASON_CODES, "CANCELLED")
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(code, f"{code} — {console.reason_label(code)}") for code in self.codes]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset.filter(reason_code=value) if value else queryset
+
+
+class AccountReasonFilter(ReasonFilter):
+    """Why an account was rejected (the institution's answer) or unlinked (a newer account, a
+    changed phone number)."""
+
+    codes = (*(code for code in REASON_CODES if code != "TEMPORARY_FAILURE"), "REPLACED")
+
+
+# --- disbursement runs ----------------------------------------------------------------------------
+
+
+@admin.register(DisbursementRun)
+class DisbursementRunAdmin(ReadOnlyAdmin):
+    list_display = (
+        "run_date",
+        "status_shown",
+        "instructions_count",
+        "amount",
+        "prepared_by",
+        "approved_by",
+        "paid",
+        "failed",
+        "awaiting",
+    )
+    list_filter = ("status",)
+    ordering = ("-run_date", "-pk")
+    date_hierarchy = "run_date"
+    fields = (
+        "run_date",
+        "status_shown",
+        "instructions_count",
+        "amount",
+        "prepared_by",
+        "prepared_time",
+        "approved_by",
+        "approved_time",
+        "finished_time",
+    )
+    readonly_fields = fields
+    change_form_template = "admin/incentives/disbursementrun/change_form.html"
+    change_list_template = "admin/incentives/disbursementrun/change_list.html"
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        # The maker and the checker see the runs they act on without a separate view right.
+        return (
+            super().has_view_permission(request, obj)
+            or console.may_prepare(request)
+            or console.may_approve(request)
+        )
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        own = [
+            path(
+                "prepare/",
+                wrap(lambda request: console.prepare_view(self, request)),
+                name="incentives_disbursementrun_prepare",
+            ),
+            path(
+                "failures/",
+                wrap(lambda request: console.failures_view(self, request)),
+                name="incentives_disbursementrun_failures",
+            ),
+            path(
+                "<path:object_id>/approve/",
+                wrap(lambda request, object_id: console.approve_view(self, request, object_id)),
+                name="incentives_disbursementrun_approve",
+            ),
+            path(
+                "<path:object_id>/cancel/",
+                wrap(lambda request, object_id: console.cancel_view(self, request, object_id)),
+                name="incentives_disbursementrun_cancel",
+            ),
+        ]
+        return [*own, *super().get_urls()]
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        # The page's results in one grouped query; the runs are cached on the page's queryset.
+        runs = list(changelist.result_list)
+        results = runs_results(run.pk for run in runs)
+        for run in runs:
+            run.results = results.get(run.pk, RunResults())
+        return changelist
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {
+            **(extra_context or {}),
+            "may_prepare": console.may_prepare(request),
+            "prepare_url": reverse("admin:incentives_disbursementrun_prepare"),
+            "failures_url": reverse("admin:incentives_disbursementrun_failures"),
+        }
+        return super().changelist_view(request, extra)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        run = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if run is not None and self.has_view_permission(request, run):
+            extra.update(self._page(request, run))
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _page(self, request: HttpRequest, run: DisbursementRun) -> dict[str, Any]:
+        page = run_page(run)
+        prepared = run.status == "prepared"
+        return {
+            "run": run,
+            "results": page.results,
+            "batches": [
+                {
+                    "batch_id": b.batch_id,
+                    "institution": b.institution_name,
+                    "institution_code": b.institution_code,
+                    "control_count": b.control_count,
+                    "control_sum": console.rupiah(b.control_sum_idr),
+                    "status": console.status_label(b.status),
+                    "send_attempts": b.send_attempts,
+                    "refusal": b.refusal,
+                }
+                for b in page.batches
+            ],
+            "by_status": [
+                {
+                    "status": row.key,
+                    "label": console.status_label(row.key),
+                    "count": row.count,
+                    "amount": console.rupiah(row.amount_idr),
+                }
+                for row in page.by_status
+            ],
+            "failures": [
+                {
+                    "reason": row.key,
+                    "label": console.reason_label(row.key),
+                    "count": row.count,
+                    "amount": console.rupiah(row.amount_idr),
+                }
+                for row in page.failures
+            ],
+            "amount_shown": console.rupiah(run.amount_idr),
+            "approve_url": (
+                reverse("admin:incentives_disbursementrun_approve", args=[run.pk])
+                if prepared and console.may_approve(request)
+                else ""
+            ),
+            "cancel_url": (
+                reverse("admin:incentives_disbursementrun_cancel", args=[run.pk])
+                if prepared and console.may_prepare(request)
+                else ""
+            ),
+            "failures_url": reverse("admin:incentives_disbursementrun_failures"),
+            "instructions_url": reverse("admin:incentives_transferinstruction_changelist")
+            + f"?batch__run__id__exact={run.pk}",
+        }
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_shown(self, run: DisbursementRun) -> str:
+        return console.status_label(run.status)
+
+    @admin.display(description=_("amount"), ordering="amount_idr")
+    def amount(self, run: DisbursementRun) -> str:
+        return console.rupiah(run.amount_idr)
+
+    def _results(self, run: DisbursementRun) -> RunResults:
+        results = getattr(run, "results", None)
+        return results if results is not None else runs_results([run.pk]).get(run.pk, RunResults())
+
+    @admin.display(description=_("paid"))
+    def paid(self, run: DisbursementRun) -> int:
+        return self._results(run).paid
+
+    @admin.display(description=_("failed"))
+    def failed(self, run: DisbursementRun) -> int:
+        return self._results(run).failed
+
+    @admin.display(description=_("awaiting"))
+    def awaiting(self, run: DisbursementRun) -> int:
+        return self._results(run).awaiting
+
+    @admin.display(description=_("prepared at (WIB)"))
+    def prepared_time(self, run: DisbursementRun) -> str:
+        return console.wib(run.prepared_at)
+
+    @admin.display(description=_("approved at (WIB)"))
+    def approved_time(self, run: DisbursementRun) -> str:
+        return console.wib(run.approved_at)
+
+    @admin.display(description=_("finished at (WIB)"))
+    def finished_time(self, run: DisbursementRun) -> str:
+        return console.wib(run.finished_at)
+
+
+# --- statements -----------------------------------------------------------------------------------
+
+
+@admin.register(Statement)
+class StatementAdmin(ReadOnlyAdmin):
+    list_display = (
+        "statement_date",
+        "institution",
+        "source",
+        "lines_count",
+        "matched",
+        "missing_here",
+        "missing_there",
+        "amount_mismatch",
+        "received_by",
+        "received_time",
+    )
+    list_filter = (InstitutionFilter, "source")
+    list_select_related = ("institution",)
+    ordering = ("-received_at", "-pk")
+    date_hierarchy = "statement_date"
+    fields = (
+        "institution",
+        "statement_date",
+        "source",
+        "received_by",
+        "received_time",
+        "lines_count",
+        "matched",
+        "missing_here",
+        "missing_there",
+        "amount_mismatch",
+    )
+    readonly_fields = fields
+    change_form_template = "admin/incentives/statement/change_form.html"
+    change_list_template = "admin/incentives/statement/change_list.html"
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return super().has_view_permission(request, obj) or console.may_reconcile(request)
+
+    def get_urls(self) -> list[URLPattern]:
+        upload = path(
+            "upload/",
+            self.admin_site.admin_view(lambda request: console.upload_view(self, request)),
+            name="incentives_statement_upload",
+        )
+        return [upload, *super().get_urls()]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra = {
+            **(extra_context or {}),
+            "may_upload": console.may_reconcile(request),
+            "upload_url": reverse("admin:incentives_statement_upload"),
+        }
+        return super().changelist_view(request, extra)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        statement = self.get_object(request, unquote(object_id))
+        extra = dict(extra_context or {})
+        if statement is not None and self.has_view_permission(request, statement):
+            page = statement_page(statement)
+            extra.update(
+                {
+                    "statement": statement,
+                    "by_outcome": [
+                        {"outcome": o, "label": console.status_label(o), "count": n}
+                        for o, n in page.by_outcome
+                    ],
+                    "items": [
+                        {
+                            "outcome": console.status_label(item.outcome),
+                            "instruction_id": item.instruction_id,
+                            "amount_here": _amount(item.amount_here_idr),
+                            "amount_there": _amount(item.amount_there_idr),
+                            "status_here": item.status_here or "—",
+                            "status_there": item.status_there or "—",
+                        }
+                        for item in page.items
+                    ],
+                    "items_total": page.items_total,
+                    "items_shown": STATEMENT_ITEMS_SHOWN,
+                }
+            )
+        return super().change_view(request, object_id, form_url, extra)
+
+    @admin.display(description=_("received at (WIB)"), ordering="received_at")
+    def received_time(self, statement: Statement) -> str:
+        return console.wib(statement.received_at)
+
+
+def _amount(amount: int | None) -> str:
+    return console.rupiah(amount) if amount is not None else "—"
+
+
+# --- read-only lists -------------------------------------------------------------------------------
+
+
+@admin.register(PaymentAccount)
+class PaymentAccountAdmin(ReadOnlyAdmin):
+    list_display = (
+        "account_number",
+        "account_type",
+        "institution",
+        "card_number",
+        "status",
+        "reason_code",
+        "kyc_level",
+        "created_time",
+        "checked_time",
+    )
+    list_filter = ("status", InstitutionFilter, AccountReasonFilter)
+    list_select_related = ("institution", "participant")
+    search_fields = ("=account_number",)
+    search_help_text = _("The full account number (a phone number for e-wallets: 62…).")
+    show_full_result_count = False  # millions of accounts: one COUNT per page is enough
+    ordering = ("-pk",)
+    fields = (
+        "card_number",
+        "institution",
+        "account_type",
+        "account_number",
+        "status",
+        "reason_code",
+        "holder_name",
+        "kyc_level",
+        "created_time",
+        "checked_time",
+        "ended_time",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("card number"))
+    def card_number(self, account: PaymentAccount) -> str:
+        return account.participant.card_number
+
+    @admin.display(description=_("created at (WIB)"), ordering="created_at")
+    def created_time(self, account: PaymentAccount) -> str:
+        return console.wib(account.created_at)
+
+    @admin.display(description=_("checked at (WIB)"), ordering="checked_at")
+    def checked_time(self, account: PaymentAccount) -> str:
+        return console.wib(account.checked_at)
+
+    @admin.display(description=_("ended at (WIB)"))
+    def ended_time(self, account: PaymentAccount) -> str:
+        return console.wib(account.ended_at)
+
+
+@admin.register(Entitlement)
+class EntitlementAdmin(ReadOnlyAdmin):
+    list_display = (
+        "card_number",
+        "kind",
+        "sequence",
+        "amount",
+        "due_on",
+        "status",
+        "hold_reason",
+        "failed_attempts",
+        "paid_time",
+    )
+    list_filter = ("status", "hold_reason", "kind")
+    list_select_related = ("participant",)
+    search_fields = ("=participant__card_number",)
+    search_help_text = _("The participant's full card number (16 digits).")
+    show_full_result_count = False
+    ordering = ("-pk",)
+    fields = (
+        "card_number",
+        "kind",
+        "sequence",
+        "amount",
+        "due_on",
+        "status",
+        "hold_reason",
+        "failed_attempts",
+        "created_time",
+        "paid_time",
+    )
+    readonly_fields = fields
+
+    @admin.display(description=_("card number"))
+    def card_number(self, entitlement: Entitlement) -> str:
+        return entitlement.participant.card_number
+
+    @admin.display(description=_("amount"), ordering="amount_idr")
+    def amount(self, entitlement: Entitlement) -> str:
+        return console.rupiah(entitlement.amount_idr)
+
+    @admin.display(description=_("created at (WIB)"))
+    def created_time(self, entitlement: Entitlement) -> str:
+        return console.wib(entitlement.created_at)
+
+    @admin.display(description=_("paid at (WIB)"), ordering="paid_at")
+    def paid_time(self, entitlement: Entitlement) -> str:
+        return console.wib(entitlement.paid_at)
+
+
+@admin.register(TransferInstruction)
+class TransferInstructionAdmin(ReadOnlyAdmin):
+    list_display = (
+        "instruction_id",
+        "batch",
+        "institution",
+        "amount",
+        "status",
+        "reason_code",
+        "partner_reference",
+        "settled_time",
+        "reconciled_time",
+    )
+    list_filter = ("status", ReasonFilter, InstitutionFilter)
+    list_select_related = ("batch", "institution")
+    search_fields = ("=instruction_id",)
+    search_help_text = _("The full instruction id (PKJ-E…).")
+    show_full_result_count = False
+    ordering = ("-pk",)
+    fields = (
+        "instruction_id",
+        "batch",
+        "institution",
+        "card_number",
+        "account_number",
+        "amount",
+        "status",
+        "reason_code",
+        "partner_reference",
+        "settled_time",
+        "result_time",
+        "reconciled_time",
+    )
+    readonly_fields = fields
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest) -> bool:
+        # The run page links here filtered by run, which the list's filters do not offer.
+        return lookup == "batch__run__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description=_("card number"))
+    def card_number(self, instruction: TransferInstruction) -> str:
+        return instruction.entitlement.participant.card_number
+
+    @admin.display(description=_("account number"))
+    def account_number(self, instruction: TransferInstruction) -> str:
+        return instruction.account.account_number
+
+    @admin.display(description=_("amount"), ordering="amount_idr")
+    def amount(self, instruction: TransferInstruction) -> str:
+        return console.rupiah(instruction.amount_idr)
+
+    @admin.display(description=_("settled at (WIB)"), ordering="settled_at")
+    def settled_time(self, instruction: TransferInstruction) -> str:
+        return console.wib(instruction.settled_at)
+
+    @admin.display(description=_("result recorded at (WIB)"))
+    def result_time(self, instruction: TransferInstruction) -> str:
+        return console.wib(instruction.result_at)
+
+    @admin.display(description=_("reconciled at (WIB)"), ordering="reconciled_at")
+    def reconciled_time(self, instruction: TransferInstruction) -> str:
+        return console.wib(instruction.reconciled_at)
