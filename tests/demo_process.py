@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -27,20 +27,20 @@ class RunningDemo:
     sms: str
     printed: str
     platform: str = ""
+    banks: dict[str, str] = field(default_factory=dict)
 
 
 @contextmanager
 def running_demo(data_dir: Path) -> Iterator[RunningDemo]:
     web, population, sms, platform = free_port(), free_port(), free_port(), free_port()
+    banks = {code: f"http://127.0.0.1:{free_port()}" for code in ("bni", "linkaja", "ovo", "gopay")}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
     env.update(
         PRAKERJA_DATA_DIR=str(data_dir),
         PRAKERJA_POPULATION_URL=f"http://127.0.0.1:{population}",
         PRAKERJA_SMS_URL=f"http://127.0.0.1:{sms}",
         PRAKERJA_PLATFORM_SANDBOX_URL=f"http://127.0.0.1:{platform}",
-        PRAKERJA_BANK_URLS=",".join(
-            f"{code}=http://127.0.0.1:{free_port()}" for code in ("bni", "linkaja", "ovo", "gopay")
-        ),
+        PRAKERJA_BANK_URLS=",".join(f"{code}={url}" for code, url in banks.items()),
         PRAKERJA_PUBLIC_URL=f"http://127.0.0.1:{web}",
     )
     process = subprocess.Popen(
@@ -68,6 +68,7 @@ def running_demo(data_dir: Path) -> Iterator[RunningDemo]:
             f"http://127.0.0.1:{sms}",
             "".join(printed),
             f"http://127.0.0.1:{platform}",
+            banks,
         )
     finally:
         process.send_signal(signal.SIGTERM)

@@ -102,3 +102,16 @@ def test_the_sandbox_platform_calls_the_partner_api_and_receives_its_events(demo
         ("training.status_changed", "withdrawn")
     ]
     assert code  # the platform whose secret signed the calls
+
+
+def test_the_sandbox_institutions_hold_the_demo_participants_accounts(demo):
+    _, printed, started = demo
+    number = re.search(r"BNI virtual account of the first participant: (\d+)", printed).group(1)
+    held = json.loads(urllib.request.urlopen(f"{started.banks['bni']}/_accounts/{number}").read())
+    assert (held["account_type"], held["kyc_level"], held["status"]) == (
+        "virtual_account",
+        "upgraded",
+        "active",
+    )
+    totals = json.loads(urllib.request.urlopen(f"{started.banks['linkaja']}/_totals").read())
+    assert totals["received_count"] == 0

@@ -8,6 +8,7 @@ from django.db import connection
 
 from prakerja.catalog.demo import demo_catalog_seed
 from prakerja.config import env
+from prakerja.incentives.demo import demo_books_fill, demo_institutions_seed
 from prakerja.integrations.bank import bank_urls
 from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module, sandbox_port
 from prakerja.ops.demo import demo_seed
@@ -35,6 +36,7 @@ class Command(BaseCommand):
             "(search them at /pelatihan/)"
         )
         program_lines += _demo_platform_sandbox()
+        demo_institutions_seed()
         connection.close()  # the children open their own connections
 
         base = f"http://{options['host']}:{options['port']}"
@@ -54,6 +56,8 @@ class Command(BaseCommand):
                         f"http://127.0.0.1:{port}/healthz",
                     )
                 )
+        sandbox_lines += demo_books_fill(bank_urls())
+        connection.close()
         supervisor.start(
             Service(
                 "web",
