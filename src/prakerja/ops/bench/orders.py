@@ -70,9 +70,7 @@ PER_PARTICIPANT = 4  # purchases per participant
 CATALOG = 1_500  # demo trainings (the catalog of April 2020); a fifth fit a quarter of the balance
 SETUP_CHUNK = 10_000  # participants per crediting chunk (as waves/crediting.py)
 DATA_SEED = 2020
-WORKERS = (
-    2  # processes taking the chunks on PostgreSQL, as two Celery workers on this machine's 2 cores
-)
+WORKERS = 2  # processes taking the chunks on PostgreSQL, as two Celery workers would
 ACTOR = Actor.system("bench.orders")
 
 PART = Participant._meta.db_table
