@@ -407,6 +407,47 @@ def other_institution(external_id: str, name: str) -> dict[str, Any]:
     return {"external_id": external_id, "name": name, "owned_by_platform": False}
 
 
+def test_a_new_training_is_stored_as_returned_with_its_audit_event(platform: Partner):
+    """The hot path writes the rows by raw statements: they read back as the ORM wrote them."""
+    training = publish(platform, "o-1", **offline_body(price_idr=950_000))
+
+    stored = Training.objects.select_related("institution").get()
+    fields = [f.attname for f in Training._meta.concrete_fields]
+    assert [getattr(stored, name) for name in fields] == [
+        getattr(training, name) for name in fields
+    ]
+    assert (
+        stored.status,
+        stored.status_reason,
+        stored.buyers,
+        stored.flag_price_above_outside,
+    ) == (
+        TrainingStatus.PENDING_REVIEW,
+        "",
+        0,
+        True,
+    )
+    assert stored.institution.created_at == training.institution.created_at
+    audit = AuditEvent.objects.get(event_type="training.created")
+    assert (audit.actor_kind, audit.actor_label, audit.subject_type, audit.subject_id) == (
+        "partner",
+        "partner:tokopedia",
+        "catalog.training",
+        str(training.pk),
+    )
+    assert audit.details == {
+        "external_id": "o-1",
+        "status": "pending_review",
+        "price_idr": 950_000,
+        "flag_price_above_outside": True,
+        "flag_near_duplicate": False,
+    }
+    assert flags.near_duplicates(flags.Text.of(stored)) == set()
+    assert flags.near_duplicates(
+        flags.Text("Kuliner", "LPK Lain", stored.title, stored.description)
+    ) == {training.pk}
+
+
 def test_a_near_copy_by_another_institution_flags_both(platform: Partner):
     original = publish(platform, "a-1")
     copy = publish(
@@ -471,6 +512,24 @@ def test_rewriting_the_copy_clears_both_flags(platform: Partner):
         title="Kopi Manual Brew untuk Pemula",
         description="V60, french press, dan aeropress: teknik seduh manual dari nol.",
         institution=other_institution("lpk-tiru", "LPK Tiruan"),
+    )
+
+    assert Training.objects.get(pk=original.pk).flag_near_duplicate is False
+    assert Training.objects.get(pk=copy.pk).flag_near_duplicate is False
+
+
+def test_a_copy_whose_institution_takes_the_originals_name_clears_both_flags(platform: Partner):
+    """The copy's old text is compared with its old institution name: the original it matched
+    then is checked again and, now of the same institution name, no longer flagged."""
+    original = publish(platform, "a-1")
+    copy = publish(platform, "b-1", institution=other_institution("lpk-tiru", "LPK Tiruan"))
+    assert Training.objects.filter(flag_near_duplicate=True).count() == 2
+
+    publish(
+        platform,
+        "b-1",
+        description=DESCRIPTION + " Sertifikat.",
+        institution=other_institution("lpk-tiru", "LPK Kopi Nusantara"),
     )
 
     assert Training.objects.get(pk=original.pk).flag_near_duplicate is False

@@ -320,8 +320,8 @@ def test_a_revoked_participant_cannot_link(client: Client):
 
     assert refused.status_code == 409
     assert refused.json()["error"] == {
-        "code": "PARTICIPANT_NOT_ACTIVE",
-        "message": "Kepesertaan Kartu Prakerja Anda tidak aktif.",
+        "code": "MEMBERSHIP_NOT_ACTIVE",
+        "message": "Kepesertaan Kartu Prakerja Anda tidak aktif, sehingga tidak menerima insentif.",
         "details": {"status": "revoked"},
     }
     assert written() == before
@@ -423,7 +423,7 @@ def test_the_openapi_document_describes_the_incentive_endpoints(client: Client):
         ["201", "401", "404", "409", "422"],
     ]
     assert all(op["security"] == [{"BearerToken": []}] for op in (read, linking, survey))
-    for code in ("INSTITUTION_UNKNOWN", "PARTICIPANT_NOT_ACTIVE", "PHONE_NOT_REGISTERED"):
+    for code in ("INSTITUTION_UNKNOWN", "MEMBERSHIP_NOT_ACTIVE", "PHONE_NOT_REGISTERED"):
         assert code in linking["description"]
     for code in ("SURVEY_NOT_OPEN", "SURVEY_ALREADY_SUBMITTED", "UNKNOWN_QUESTION"):
         assert code in survey["description"]

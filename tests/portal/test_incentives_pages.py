@@ -632,11 +632,14 @@ def test_a_revoked_participant_cannot_link_and_is_told_why(client: Client):
     page = get(browser)
     refused = link_through_the_page(browser, person)
 
-    assert part(page, "not-active") == "Kepesertaan Kartu Prakerja Anda tidak aktif."
+    assert (
+        part(page, "not-active")
+        == "Kepesertaan Kartu Prakerja Anda tidak aktif, sehingga tidak menerima insentif."
+    )
     assert 'id="link"' not in page
     assert refused.status_code == 409
     assert part(refused.content.decode(), "not-active") == (
-        "Kepesertaan Kartu Prakerja Anda tidak aktif."
+        "Kepesertaan Kartu Prakerja Anda tidak aktif, sehingga tidak menerima insentif."
     )
     assert written() == before
 

@@ -1,6 +1,7 @@
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
+from django.utils import timezone
 
 from prakerja.audit.models import AuditEvent
 from prakerja.common.actors import Actor
@@ -23,3 +24,35 @@ def audit_record(
         subject_id=str(subject.pk) if subject is not None else "",
         details=details or {},
     )
+
+
+# The hot paths' way to the same rows: raw statements written once, since the ORM's insert cost
+# more Python than the statement took to run.
+AUDIT_TABLE = AuditEvent._meta.db_table
+AUDIT_COLUMNS = tuple(str(f.column) for f in AuditEvent._meta.concrete_fields if not f.primary_key)
+_INSERT = (
+    f"INSERT INTO {AUDIT_TABLE} ({', '.join(AUDIT_COLUMNS)}) "  # noqa: S608 (the model's own table)
+    f"VALUES ({', '.join(['%s'] * len(AUDIT_COLUMNS))})"
+)
+
+
+def audit_row(
+    *, actor: Actor, event_type: str, subject_type: str, subject_id: str, details: dict[str, Any]
+) -> dict[str, Any]:
+    """The columns of the row audit_record would write, adapted for a raw statement."""
+    return {
+        "occurred_at": connection.ops.adapt_datetimefield_value(timezone.now()),
+        "actor_kind": actor.kind,
+        "actor_id": actor.id,
+        "actor_label": actor.label,
+        "event_type": event_type,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "details": connection.ops.adapt_json_value(details, None),
+    }
+
+
+def audit_insert(row: dict[str, Any]) -> None:
+    """Write the audit event of an audit_row by one raw INSERT."""
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT, [row[column] for column in AUDIT_COLUMNS])

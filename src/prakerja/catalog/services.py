@@ -11,16 +11,16 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from prakerja.audit.services import audit_record
-from prakerja.catalog import flags
+from prakerja.audit.services import audit_record, audit_row
+from prakerja.catalog import flags, publish_sql
 from prakerja.catalog.models import Delivery, Institution, Training, TrainingStatus
 from prakerja.common.actors import Actor
 from prakerja.common.errors import Conflict, NotFound, ValidationFailed
@@ -166,8 +166,8 @@ class TrainingData:
     )
 
     def reviewed(self) -> dict[str, Any]:
-        data = asdict(self)
-        return {name: data[name] for name in self.REVIEWED}
+        # Not dataclasses.asdict: it deep-copies every field, on the hot path of the partner API.
+        return {name: getattr(self, name) for name in self.REVIEWED}
 
     def content_hash(self) -> str:
         """SHA-256 of the reviewed fields and which institution gives the training."""
@@ -345,8 +345,10 @@ def _external_id_check(external_id: str) -> None:
 
 
 def _locked_training(platform: Partner, external_id: str) -> Training | None:
+    # The training's row only: an upsert locks the body's institution before it (one order of
+    # locks for all upserts; a join lock would take the training's institution after it).
     return (
-        Training.objects.select_for_update()
+        Training.objects.select_for_update(of=("self",))
         .select_related("institution")
         .filter(platform=platform, external_id=external_id)
         .first()
@@ -356,38 +358,56 @@ def _locked_training(platform: Partner, external_id: str) -> Training | None:
 # --- institutions ---------------------------------------------------------------------------------
 
 
-def _institution_upsert(*, platform: Partner, data: TrainingData, actor: Actor) -> Institution:
-    """The platform's institution of that external_id, created or updated (name, ownership)."""
-    found = (
-        Institution.objects.select_for_update()
-        .filter(platform=platform, external_id=data.institution_external_id)
-        .first()
+def _institution_locked(
+    *, platform: Partner, data: TrainingData, external_id: str, actor: Actor
+) -> tuple[Institution, bool]:
+    """The platform's institution of the body, locked (created when new), and whether the platform
+    may have a training `external_id` already (False: it had none a moment ago). Locked before the
+    training, and changed only after the training's old text was read."""
+    row = publish_sql.institution_locked(
+        platform_id=platform.pk,
+        institution_external_id=data.institution_external_id,
+        training_external_id=external_id,
     )
-    if found is None:
-        try:
-            with transaction.atomic():
-                institution = Institution.objects.create(
-                    platform=platform,
-                    external_id=data.institution_external_id,
-                    name=data.institution_name,
-                    owned_by_platform=data.owned_by_platform,
-                )
-        except IntegrityError:  # another call of the platform created it a moment ago
-            found = Institution.objects.select_for_update().get(
-                platform=platform, external_id=data.institution_external_id
+    if row is None:
+        return _institution_create(platform=platform, data=data, actor=actor), True
+    pk, name, owned_by_platform, training_exists = row
+    found = Institution.from_db(  # created_at deferred: read if ever asked for
+        connection.alias,
+        ["id", "platform_id", "external_id", "name", "owned_by_platform"],
+        [pk, platform.pk, data.institution_external_id, name, owned_by_platform],
+    )
+    return found, training_exists
+
+
+def _institution_create(*, platform: Partner, data: TrainingData, actor: Actor) -> Institution:
+    try:
+        with transaction.atomic():
+            institution = Institution.objects.create(
+                platform=platform,
+                external_id=data.institution_external_id,
+                name=data.institution_name,
+                owned_by_platform=data.owned_by_platform,
             )
-        else:
-            audit_record(
-                actor=actor,
-                event_type="institution.created",
-                subject=institution,
-                details={
-                    "external_id": institution.external_id,
-                    "name": institution.name,
-                    "owned_by_platform": institution.owned_by_platform,
-                },
-            )
-            return institution
+    except IntegrityError:  # another call of the platform created it a moment ago
+        return Institution.objects.select_for_update().get(
+            platform=platform, external_id=data.institution_external_id
+        )
+    audit_record(
+        actor=actor,
+        event_type="institution.created",
+        subject=institution,
+        details={
+            "external_id": institution.external_id,
+            "name": institution.name,
+            "owned_by_platform": institution.owned_by_platform,
+        },
+    )
+    return institution
+
+
+def _institution_update(found: Institution, *, data: TrainingData, actor: Actor) -> None:
+    """Give a locked institution the name and ownership of the body, if they differ."""
     changed: dict[str, list[Any]] = {}
     if found.name != data.institution_name:
         changed["name"] = [found.name, data.institution_name]
@@ -398,7 +418,6 @@ def _institution_upsert(*, platform: Partner, data: TrainingData, actor: Actor) 
     if changed:
         found.save(update_fields=["name", "owned_by_platform"])
         audit_record(actor=actor, event_type="institution.updated", subject=found, details=changed)
-    return found
 
 
 # --- trainings: what platforms do -----------------------------------------------------------------
@@ -417,67 +436,97 @@ def training_upsert(
     _platform_only(platform)
     _external_id_check(external_id)
     clean = training_data_validate(data)
-    digest = clean.content_hash()
-    price_flag = flags.price_above_outside(
-        price_idr=clean.price_idr, price_outside_program_idr=clean.price_outside_program_idr
+    put = _Submission(
+        platform=platform,
+        external_id=external_id,
+        clean=clean,
+        digest=clean.content_hash(),
+        price_flag=flags.price_above_outside(
+            price_idr=clean.price_idr, price_outside_program_idr=clean.price_outside_program_idr
+        ),
+        text=flags.Text(clean.category, clean.institution_name, clean.title, clean.description),
+        now=timezone.now(),
     )
-    text = flags.Text(clean.category, clean.institution_name, clean.title, clean.description)
-    now = timezone.now()
     # No savepoint of its own: the partner API runs this inside one (answer_once), and a refusal
     # here rolls that back whole.
     with transaction.atomic(savepoint=False):
-        training = _locked_training(platform, external_id)
+        institution, known = _institution_locked(
+            platform=platform, data=clean, external_id=external_id, actor=actor
+        )
+        training = _locked_training(platform, external_id) if known else None
+        # Read before the institution changes: near-duplication compares its name too.
         before_text = flags.Text.of(training) if training is not None else None
-        institution = _institution_upsert(platform=platform, data=clean, actor=actor)
+        _institution_update(institution, data=clean, actor=actor)
         if training is None:
-            matches = flags.near_duplicates(text)
-            try:
-                with transaction.atomic():
-                    training = Training.objects.create(
-                        platform=platform,
-                        external_id=external_id,
-                        institution=institution,
-                        **clean.reviewed(),
-                        status=TrainingStatus.PENDING_REVIEW,
-                        content_hash=digest,
-                        flag_price_above_outside=price_flag,
-                        flag_near_duplicate=bool(matches),
-                        created_at=now,
-                        updated_at=now,
-                    )
-            except IntegrityError:  # the same training published by a concurrent call
-                training = _locked_training(platform, external_id)
-                assert training is not None
-                before_text = flags.Text.of(training)
-            else:
-                flags.text_bands_store([training], new=True)
-                flags.near_duplicate_flags_spread(matches=matches, lost=())
-                audit_record(
-                    actor=actor,
-                    event_type="training.created",
-                    subject=training,
-                    details={
-                        "external_id": external_id,
-                        "status": training.status,
-                        "price_idr": training.price_idr,
-                        "flag_price_above_outside": training.flag_price_above_outside,
-                        "flag_near_duplicate": training.flag_near_duplicate,
-                    },
-                )
-                return training, True
+            created = _training_create(put, institution=institution, actor=actor)
+            if created is not None:
+                return created, True
+            training = _locked_training(platform, external_id)  # a concurrent call created it
+            assert training is not None
+            before_text = flags.Text.of(training)
         assert before_text is not None
         _training_change(
             training=training,
             institution=institution,
             clean=clean,
-            digest=digest,
-            price_flag=price_flag,
-            text=text,
+            digest=put.digest,
+            price_flag=put.price_flag,
+            text=put.text,
             before_text=before_text,
-            now=now,
+            now=put.now,
             actor=actor,
         )
     return training, False
+
+
+@dataclass(frozen=True)
+class _Submission:
+    """What a PUT gives a training, worked out before the transaction."""
+
+    platform: Partner
+    external_id: str
+    clean: TrainingData
+    digest: str
+    price_flag: bool
+    text: flags.Text
+    now: datetime.datetime
+
+
+def _training_create(
+    put: _Submission, *, institution: Institution, actor: Actor
+) -> Training | None:
+    """Insert the training with its flags, band keys and audit event; None when a concurrent call
+    created it first."""
+    matches = flags.near_duplicates(put.text)
+    training = Training(
+        platform=put.platform,
+        external_id=put.external_id,
+        institution=institution,
+        **put.clean.reviewed(),
+        status=TrainingStatus.PENDING_REVIEW,
+        content_hash=put.digest,
+        flag_price_above_outside=put.price_flag,
+        flag_near_duplicate=bool(matches),
+        created_at=put.now,
+        updated_at=put.now,
+    )
+    audit = audit_row(
+        actor=actor,
+        event_type="training.created",
+        subject_type=Training._meta.label_lower,
+        subject_id="",  # the new id, given by the insert
+        details={
+            "external_id": training.external_id,
+            "status": training.status,
+            "price_idr": training.price_idr,
+            "flag_price_above_outside": training.flag_price_above_outside,
+            "flag_near_duplicate": training.flag_near_duplicate,
+        },
+    )
+    if not publish_sql.training_insert(training, audit=audit):
+        return None
+    flags.near_duplicate_flags_spread(matches=matches, lost=())
+    return training
 
 
 def _training_change(

@@ -68,7 +68,7 @@ def payment_account_link(
 ) -> PaymentAccount:
     """Link an account in place of the current one (which is unlinked), then check it with the
     institution. Returns the account as the check left it (`checking` if the institution did not
-    answer). Errors: INSTITUTION_UNKNOWN, VALIDATION_FAILED (account_number), PARTICIPANT_NOT_ACTIVE."""
+    answer). Errors: INSTITUTION_UNKNOWN, VALIDATION_FAILED (account_number), MEMBERSHIP_NOT_ACTIVE."""
     institution = _institution(institution_code)
     account_type = account_type_of(institution.code)
     number = _account_number(participant, account_type, account_number)

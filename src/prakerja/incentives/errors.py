@@ -13,9 +13,11 @@ class InstitutionUnknown(NotFound):
 
 
 class ParticipantNotEntitled(Conflict):
-    code = "PARTICIPANT_NOT_ACTIVE"
-    message_id = "Kepesertaan Kartu Prakerja Anda tidak aktif."
-    message_en = "Your Kartu Prakerja membership is not active."
+    """A revoked participant earns no incentives, so links no account."""
+
+    code = "MEMBERSHIP_NOT_ACTIVE"
+    message_id = "Kepesertaan Kartu Prakerja Anda tidak aktif, sehingga tidak menerima insentif."
+    message_en = "Your Kartu Prakerja membership is not active, so it receives no incentives."
 
 
 class SurveyNotOpen(Conflict):

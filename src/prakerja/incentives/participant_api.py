@@ -229,7 +229,7 @@ def payment_account(request: HttpRequest, payload: PaymentAccountIn) -> Status:
     """Link a bank virtual account or an e-wallet in place of the current account, and check it
     with the institution: the answer's `status` is verified, rejected (with `reason`) or checking
     (the institution did not answer yet; asked again later). Errors: 404 NOT_A_PARTICIPANT,
-    INSTITUTION_UNKNOWN; 409 PARTICIPANT_NOT_ACTIVE; 422 VALIDATION_FAILED with details
+    INSTITUTION_UNKNOWN; 409 MEMBERSHIP_NOT_ACTIVE; 422 VALIDATION_FAILED with details
     {account_number: ACCOUNT_NUMBER_INVALID | PHONE_INVALID | PHONE_NOT_REGISTERED}."""
     registrant, participant = _me(request)
     account = payment_account_link(

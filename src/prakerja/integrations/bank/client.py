@@ -4,7 +4,7 @@ the tests the institution is `prakerja sandbox bank --name …` (bank/sandbox.py
 
     client = bank_client("ovo")                      # from PRAKERJA_BANK_URLS
     client.account_inquiry("e_wallet", "+6281234567890", nik).reason_code   # None: payable
-    client.transfer("pay-1", "+6281234567890", 600_000, "Insentif 1/4")
+    client.transfer("pay-1", "+6281234567890", amount_idr, "Insentif Kartu Prakerja")
     client.transfer_batch("run-7-ovo-1", [TransferInstruction(...), ...])
 
 What an error tells the caller it may do next:

@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from prakerja.common.actors import Actor
@@ -285,7 +286,7 @@ def _wait_done(run_id: int, log: Callable[[str], None]) -> None:
 
 def _check(n: int, institutions: dict[str, Partner], banks: dict[str, str]) -> dict[str, int]:
     paid = TransferInstruction.objects.filter(status="success", reconciled_at__isnull=False).count()
-    total = n * 600_000
+    total = int(Entitlement.objects.aggregate(total=Sum("amount_idr"))["total"] or 0)
     bank_sum = sum(
         httpx.get(f"{url}/_totals", timeout=30).json()["success_sum_idr"] for url in banks.values()
     )
@@ -332,12 +333,13 @@ def _limit(banks: dict[str, str], log: Callable[[str], None]) -> dict[str, float
                 cursor.executemany(f"INSERT INTO bench_ins_limit VALUES ({marks})", rows)  # noqa: S608
         phases["instructions"] = watch.seconds
     urls = list(banks.values())
+    amount = columns.index("amount_idr")
     bodies = [
         json.dumps(
             {
                 "batch_id": f"limit-{i}",
                 "instructions": [
-                    {"instruction_id": r[1], "account_number": "x", "amount_idr": 600_000}
+                    {"instruction_id": r[1], "account_number": "x", "amount_idr": r[amount]}
                     for r in rows[start : start + BATCH]
                 ],
             }
