@@ -11,16 +11,12 @@ seconds (≤ 2). The client runs in this process on the same machine: both measu
 """
 
 import json
-import os
 import random
-import socket
-import subprocess
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +24,6 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from django.conf import settings
 from django.db import connection
 
 from prakerja.catalog.demo import TOPICS
@@ -37,8 +32,8 @@ from prakerja.common.actors import Actor
 from prakerja.common.timeutil import WIB
 from prakerja.ops.bench import BenchResult
 from prakerja.ops.bench.partner_api_urls import NOOP_PREFIX
+from prakerja.ops.bench.processes import web_server
 from prakerja.ops.bench.timing import stopwatch
-from prakerja.ops.processes import prakerja_argv, wait_until_up
 from prakerja.partners.models import Partner, PartnerKind
 from prakerja.partners.services import partner_create
 from prakerja.partners.signing import signed_headers
@@ -92,7 +87,16 @@ def run(n: int, log: Callable[[str], None]) -> BenchResult:
     bodies = _bodies(n)
     call = _Caller(partner=PLATFORM, secret=secret)
 
-    with tempfile.TemporaryDirectory() as folder, _web_server(Path(folder), log) as base_url:
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        web_server(
+            Path(folder),
+            log,
+            workers=WEB_WORKERS,
+            DJANGO_SETTINGS_MODULE=SETTINGS_MODULE,
+            CELERY_BROKER_URL="",  # any task runs inline, as in the embedded default
+        ) as base_url,
+    ):
         log(f"warm-up: {WARM_UP_CALLS} calls to the no-op")
         warm = call.drive(
             base_url, NOOP_PREFIX, [f"warm-{i}" for i in range(WARM_UP_CALLS)], bodies
@@ -243,60 +247,3 @@ def _bodies(n: int) -> list[bytes]:
             }
         bodies.append(json.dumps(body, ensure_ascii=False).encode())
     return bodies
-
-
-# --- the web server ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def _web_server(folder: Path, log: Callable[[str], None]) -> Iterator[str]:
-    """`prakerja serve` with WEB_WORKERS workers on a free port, on this process's (scratch)
-    database, with the benchmark's URLconf; stopped (and its connections closed) on exit."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": _database_url(),
-        "PRAKERJA_DATA_DIR": str(settings.DATA_DIR),
-        "DJANGO_SETTINGS_MODULE": SETTINGS_MODULE,
-        "CELERY_BROKER_URL": "",  # any task runs inline, as in the embedded default
-    }
-    argv = prakerja_argv(
-        "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(WEB_WORKERS)
-    )
-    log_path = folder / "web.log"
-    base_url = f"http://127.0.0.1:{port}"
-    log(f"web server: gunicorn, {WEB_WORKERS} workers, at {base_url} (log {log_path})")
-    with log_path.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        try:
-            wait_until_up(f"{base_url}/api/partner/v1/openapi.json", timeout=60, process=process)
-        except RuntimeError as failure:
-            tail = log_path.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{failure}; web server log:\n{tail}") from None
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _database_url() -> str:
-    """The URL of the database this process uses now (the scratch one), for the web server."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{db['NAME']}"
-    user = quote(db.get("USER") or "postgres", safe="")
-    password = db.get("PASSWORD")
-    auth = f"{user}:{quote(password, safe='')}" if password else user
-    host = quote(db.get("HOST") or "127.0.0.1", safe="")
-    return f"postgres://{auth}@{host}:{db.get('PORT') or 5432}/{quote(db['NAME'], safe='')}"
