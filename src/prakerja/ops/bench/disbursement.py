@@ -259,7 +259,7 @@ def _sandbox(
     argv = [
         "sandbox", "bank", "--name", code, "--port", str(port), "--mode", "sync",
         "--callback-batch", "--accept-unknown-accounts", "--system-url", web,
-        "--partner", code, "--secret", secret,
+        "--partner", code, f"--secret={secret}",  # a secret may start with "-"
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     with started(f"bank-{code}", argv, child_env(), folder, log, f"{url}/healthz"):
