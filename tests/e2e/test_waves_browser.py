@@ -46,7 +46,9 @@ def test_participant_card_and_an_operator_draw_in_the_browser(browser_page, demo
     shot(page, "2-operator-closed")
     page.fill('#wave-select input[name="select-seed"]', seed)
     shot(page, "3-operator-before-draw")
-    page.click("#wave-select input[type=submit]")
+    # The draw runs in the request: wait for its answer's page, not the one it replaces.
+    with page.expect_navigation(timeout=120_000):
+        page.click("#wave-select input[type=submit]")
     drawn = re.search(r"Gelombang 2 drawn: (\d+) selected", page.inner_text("body"))
     # The unselected of wave 1 were carried into it. (The page's text, should it say otherwise.)
     assert drawn and int(drawn.group(1)) > 0, page.inner_text("body")[:2000]
