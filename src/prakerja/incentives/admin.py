@@ -36,6 +36,16 @@ from prakerja.integrations.bank.client import REASON_CODES
 from prakerja.partners.models import Partner, PartnerKind
 
 
+def wib_column(attribute: str, label: Any, ordering: str | None = None) -> Any:
+    """A list column showing a time field in WIB (— when empty)."""
+
+    @admin.display(description=label, ordering=ordering)
+    def column(self: admin.ModelAdmin, obj: Any) -> str:
+        return console.wib(getattr(obj, attribute))
+
+    return column
+
+
 class InstitutionFilter(admin.SimpleListFilter):
     """The financial institutions only (not every partner), without scanning the table for them."""
 
@@ -255,17 +265,11 @@ class DisbursementRunAdmin(ReadOnlyAdmin):
     def awaiting(self, run: DisbursementRun) -> int:
         return self._results(run).awaiting
 
-    @admin.display(description=_("prepared at (WIB)"))
-    def prepared_time(self, run: DisbursementRun) -> str:
-        return console.wib(run.prepared_at)
+    prepared_time = wib_column("prepared_at", _("prepared at (WIB)"))
 
-    @admin.display(description=_("approved at (WIB)"))
-    def approved_time(self, run: DisbursementRun) -> str:
-        return console.wib(run.approved_at)
+    approved_time = wib_column("approved_at", _("approved at (WIB)"))
 
-    @admin.display(description=_("finished at (WIB)"))
-    def finished_time(self, run: DisbursementRun) -> str:
-        return console.wib(run.finished_at)
+    finished_time = wib_column("finished_at", _("finished at (WIB)"))
 
 
 # --- statements -----------------------------------------------------------------------------------
@@ -361,9 +365,7 @@ class StatementAdmin(ReadOnlyAdmin):
             )
         return super().change_view(request, object_id, form_url, extra)
 
-    @admin.display(description=_("received at (WIB)"), ordering="received_at")
-    def received_time(self, statement: Statement) -> str:
-        return console.wib(statement.received_at)
+    received_time = wib_column("received_at", _("received at (WIB)"), ordering="received_at")
 
 
 def _amount(amount: int | None) -> str:
@@ -411,17 +413,11 @@ class PaymentAccountAdmin(ReadOnlyAdmin):
     def card_number(self, account: PaymentAccount) -> str:
         return account.participant.card_number
 
-    @admin.display(description=_("created at (WIB)"), ordering="created_at")
-    def created_time(self, account: PaymentAccount) -> str:
-        return console.wib(account.created_at)
+    created_time = wib_column("created_at", _("created at (WIB)"), ordering="created_at")
 
-    @admin.display(description=_("checked at (WIB)"), ordering="checked_at")
-    def checked_time(self, account: PaymentAccount) -> str:
-        return console.wib(account.checked_at)
+    checked_time = wib_column("checked_at", _("checked at (WIB)"), ordering="checked_at")
 
-    @admin.display(description=_("ended at (WIB)"))
-    def ended_time(self, account: PaymentAccount) -> str:
-        return console.wib(account.ended_at)
+    ended_time = wib_column("ended_at", _("ended at (WIB)"))
 
 
 @admin.register(Entitlement)
@@ -465,13 +461,9 @@ class EntitlementAdmin(ReadOnlyAdmin):
     def amount(self, entitlement: Entitlement) -> str:
         return console.rupiah(entitlement.amount_idr)
 
-    @admin.display(description=_("created at (WIB)"))
-    def created_time(self, entitlement: Entitlement) -> str:
-        return console.wib(entitlement.created_at)
+    created_time = wib_column("created_at", _("created at (WIB)"))
 
-    @admin.display(description=_("paid at (WIB)"), ordering="paid_at")
-    def paid_time(self, entitlement: Entitlement) -> str:
-        return console.wib(entitlement.paid_at)
+    paid_time = wib_column("paid_at", _("paid at (WIB)"), ordering="paid_at")
 
 
 @admin.register(TransferInstruction)
@@ -525,14 +517,10 @@ class TransferInstructionAdmin(ReadOnlyAdmin):
     def amount(self, instruction: TransferInstruction) -> str:
         return console.rupiah(instruction.amount_idr)
 
-    @admin.display(description=_("settled at (WIB)"), ordering="settled_at")
-    def settled_time(self, instruction: TransferInstruction) -> str:
-        return console.wib(instruction.settled_at)
+    settled_time = wib_column("settled_at", _("settled at (WIB)"), ordering="settled_at")
 
-    @admin.display(description=_("result recorded at (WIB)"))
-    def result_time(self, instruction: TransferInstruction) -> str:
-        return console.wib(instruction.result_at)
+    result_time = wib_column("result_at", _("result recorded at (WIB)"))
 
-    @admin.display(description=_("reconciled at (WIB)"), ordering="reconciled_at")
-    def reconciled_time(self, instruction: TransferInstruction) -> str:
-        return console.wib(instruction.reconciled_at)
+    reconciled_time = wib_column(
+        "reconciled_at", _("reconciled at (WIB)"), ordering="reconciled_at"
+    )

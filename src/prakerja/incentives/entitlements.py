@@ -52,18 +52,22 @@ def today_wib() -> datetime.date:
     return timezone.localdate(timezone=WIB)
 
 
+def participant_has_reviewed_completion(participant_id: int) -> bool:
+    """A completed training with its certificate and its review (the first two conditions)."""
+    return (
+        Order.objects.filter(participant_id=participant_id, status=OrderStatus.COMPLETED)
+        .exclude(certificate_number="")
+        .filter(Exists(Review.objects.filter(order=OuterRef("pk"))))
+        .exists()
+    )
+
+
 def participant_is_entitled(participant_id: int) -> bool:
     """A reviewed, completed training with a certificate, and a verified account."""
-    reviewed_completion = Order.objects.filter(
-        participant_id=participant_id, status=OrderStatus.COMPLETED
-    ).exclude(certificate_number="")
-    reviewed_completion = reviewed_completion.filter(
-        Exists(Review.objects.filter(order=OuterRef("pk")))
-    )
     verified = PaymentAccount.objects.filter(
         participant_id=participant_id, status=PaymentAccountStatus.VERIFIED
     )
-    return reviewed_completion.exists() and verified.exists()
+    return participant_has_reviewed_completion(participant_id) and verified.exists()
 
 
 def entitlements_grant(*, participant_id: int, actor: Actor) -> list[Entitlement]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from prakerja.common.actors import Actor
@@ -215,27 +216,15 @@ def _failures(items: list[tuple[Outcome, tuple[Any, ...]]], now: datetime.dateti
             )
     if passing:
         ids = [row[3] for _, row in passing]
-        from django.db.models import F
-
         Entitlement.objects.filter(pk__in=ids).update(
             failed_attempts=F("failed_attempts") + 1, updated_at=now
         )
-        limits = {
-            pk: limit
-            for pk, limit in Entitlement.objects.filter(pk__in=ids).values_list(
-                "pk", "participant__scheme__transfer_max_attempts"
-            )
-        }
-        spent = [
-            pk
-            for pk, attempts in Entitlement.objects.filter(pk__in=ids).values_list(
-                "pk", "failed_attempts"
-            )
-            if attempts >= limits[pk]
-        ]
-        Entitlement.objects.filter(pk__in=spent, status=EntitlementStatus.DUE).update(
-            status=EntitlementStatus.HELD, hold_reason=HoldReason.ATTEMPTS_EXHAUSTED
+        spent = Entitlement.objects.filter(
+            pk__in=ids,
+            status=EntitlementStatus.DUE,
+            failed_attempts__gte=F("participant__scheme__transfer_max_attempts"),
         )
+        spent.update(status=EntitlementStatus.HELD, hold_reason=HoldReason.ATTEMPTS_EXHAUSTED)
 
 
 def runs_finish_if_done(run_ids: set[int]) -> None:

@@ -6,12 +6,12 @@ still missing before any incentive, and the words that explain a refused account
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from prakerja.incentives.accounts import payment_account_current
+from prakerja.incentives.entitlements import participant_has_reviewed_completion
 from prakerja.incentives.models import (
     IN_FLIGHT,
     Entitlement,
@@ -22,7 +22,6 @@ from prakerja.incentives.models import (
     TransferInstruction,
 )
 from prakerja.incentives.surveys import surveys_open
-from prakerja.orders.models import Order, OrderStatus, Review
 from prakerja.waves.models import Participant
 
 # Codes of what is missing before the first incentive (the conditions of entitlements.py).
@@ -139,17 +138,6 @@ def participant_of_registrant(registrant_id: int) -> Participant | None:
         Participant.objects.filter(registrant_id=registrant_id)
         .select_related("scheme", "registrant")
         .first()
-    )
-
-
-def participant_has_reviewed_completion(participant_id: int) -> bool:
-    """A completed training with its certificate and its review (entitlements.py's first two
-    conditions)."""
-    return (
-        Order.objects.filter(participant_id=participant_id, status=OrderStatus.COMPLETED)
-        .exclude(certificate_number="")
-        .filter(Exists(Review.objects.filter(order=OuterRef("pk"))))
-        .exists()
     )
 
 
