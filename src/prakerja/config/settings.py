@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "prakerja.throttle",
     "prakerja.integrations",
     "prakerja.ops",
+    "prakerja.simulation",
     "prakerja.portal",
 ]
 

@@ -847,6 +847,12 @@ class BankSandboxApp(SandboxApp):
         self.sender = sender
         self.bank_faults = BankFaults()
         self.control = SandboxApp(f"{name}-control")
+        # Seconds added to the real clock: `POST /_clock` lets a simulation of 2020 date the
+        # transfers and statements in 2020, as the system it talks to does.
+        self.clock_offset_s = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset_s
 
     def handle(self, request: Request) -> Response:
         path = request.path
@@ -929,7 +935,7 @@ def _system_routes(app: BankSandboxApp, notifier: Notifier) -> None:
         item = _instruction(_object(request), "", errors)
         if item is None:
             return _invalid(errors)
-        faults, now = app.bank_faults, time.time()
+        faults, now = app.bank_faults, app.now()
         transfer, created = bank.transfer(item, faults, now)
         if transfer is None:
             return _reused(item.instruction_id)
@@ -950,7 +956,7 @@ def _system_routes(app: BankSandboxApp, notifier: Notifier) -> None:
             return parsed
         batch_id, items = parsed
         faults = app.bank_faults
-        record, new, created = bank.batch(batch_id, items, faults, time.time())
+        record, new, created = bank.batch(batch_id, items, faults, app.now())
         if record is None:
             return _error(
                 409, "BATCH_ID_REUSED", "this batch id came before with other instructions"
@@ -968,12 +974,12 @@ def _system_routes(app: BankSandboxApp, notifier: Notifier) -> None:
         found = bank.status(request.params["instruction_id"])
         if found is None:
             return _error(404, "TRANSFER_NOT_FOUND", "this institution never received it")
-        return Response.json(found.answer(time.time()))
+        return Response.json(found.answer(app.now()))
 
     @app.route("GET", "/transfer-batches/{batch_id}")
     def batch_results(request: Request) -> Response:
         batch_id = request.params["batch_id"]
-        results = bank.batch_results(batch_id, time.time())
+        results = bank.batch_results(batch_id, app.now())
         if results is None:
             return _error(404, "BATCH_NOT_FOUND", "this institution never received it")
         return Response.json({"batch_id": batch_id, "results": results})
@@ -989,7 +995,7 @@ def _system_routes(app: BankSandboxApp, notifier: Notifier) -> None:
             return _invalid({"date": "yyyy-mm-dd"})
         lines = [
             (t.instruction_id, t.amount_idr, t.outcome, t.partner_reference)
-            for t in bank.statement(day, time.time())
+            for t in bank.statement(day, app.now())
         ]
         if as_csv:
             return Response(200, _csv(lines).encode(), "text/csv; charset=utf-8")
@@ -1099,7 +1105,23 @@ def _control_routes(app: BankSandboxApp) -> None:
 
     @control.route("GET", "/_totals")
     def totals(request: Request) -> Response:
-        return Response.json(bank.totals(time.time()))
+        return Response.json(bank.totals(app.now()))
+
+    @control.route("GET", "/_clock")
+    def show_clock(request: Request) -> Response:
+        return Response.json(_clock(app))
+
+    @control.route("POST", "/_clock")
+    def set_clock(request: Request) -> Response:
+        data = _object(request) or {}
+        try:
+            moment = datetime.fromisoformat(str(data.get("now")))
+        except ValueError:
+            return _invalid({"now": "an ISO 8601 time with its offset"})
+        if moment.tzinfo is None:
+            return _invalid({"now": "an ISO 8601 time with its offset"})
+        app.clock_offset_s = moment.timestamp() - time.time()
+        return Response.json(_clock(app))
 
     @control.route("GET", "/_callbacks")
     def callbacks(request: Request) -> Response:
@@ -1115,6 +1137,13 @@ def _control_routes(app: BankSandboxApp) -> None:
     @control.route("GET", "/")
     def page(request: Request) -> Response:
         return Response.html(_page(app))
+
+
+def _clock(app: BankSandboxApp) -> dict[str, Any]:
+    return {
+        "now": datetime.fromtimestamp(app.now(), WIB).isoformat(timespec="seconds"),
+        "offset_s": round(app.clock_offset_s, 3),
+    }
 
 
 # --- the page -------------------------------------------------------------------------------------
@@ -1154,7 +1183,7 @@ td.amount {{ text-align: right; white-space: nowrap; }}
 
 
 def _page(app: BankSandboxApp) -> str:
-    totals = app.bank.totals(time.time())
+    totals = app.bank.totals(app.now())
     faults = app.bank_faults
     summary = (
         f"{totals['received_count']} transfer diterima · {totals['success_count']} berhasil "
@@ -1166,7 +1195,7 @@ def _page(app: BankSandboxApp) -> str:
     if not transfers:
         items = "<p>Belum ada transfer.</p>"
     else:
-        now = time.time()
+        now = app.now()
         rows = "".join(_row(t, now) for t in transfers)
         items = (
             '<div class="scroll"><table><thead><tr><th>Diterima (WIB)</th><th>Instruksi</th>'
