@@ -7,7 +7,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
@@ -681,6 +681,28 @@ def test_the_statement_lists_the_days_settled_transfers_as_json_and_csv(bank, cl
         f"pay-3,50000,success,{third.partner_reference}\r\n"
     )
     assert client.statement(today - timedelta(days=1)) == []
+
+
+def test_the_clock_can_be_set_so_a_simulation_of_2020_gets_2020_statements(bank, client):
+    register(bank.url, account(WALLET))
+    moved = httpx.post(f"{bank.url}/_clock", json={"now": "2020-05-01T08:00:00+07:00"})
+    paid = client.transfer("pay-2020", WALLET, 600_000)
+
+    assert moved.status_code == 200
+    assert moved.json()["now"].startswith("2020-05-01T08:00")
+    assert paid.settled_at is not None
+    assert paid.settled_at.date() == date(2020, 5, 1)
+    assert [line.instruction_id for line in client.statement(date(2020, 5, 1))] == ["pay-2020"]
+    assert client.statement(datetime.now(WIB).date()) == []
+
+
+def test_a_clock_without_an_offset_is_refused_and_the_clock_stays(bank):
+    before = httpx.get(f"{bank.url}/_clock").json()
+    refused = httpx.post(f"{bank.url}/_clock", json={"now": "2020-05-01T08:00:00"})
+
+    assert refused.status_code == 422
+    assert abs(httpx.get(f"{bank.url}/_clock").json()["offset_s"] - before["offset_s"]) < 1
+    assert before["offset_s"] == 0.0  # the reset of the shared sandbox puts the clock back
     assert httpx.get(f"{bank.url}/statements/2020-13-01").status_code == 422
 
 

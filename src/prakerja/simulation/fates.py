@@ -144,10 +144,12 @@ class FateBook:
             )
         for pk, kind, ring in bad:
             account = "NIK_MISMATCH" if kind == "wallet_other_nik" else "good"
+            # A ring acts together: its members buy, finish and review on the same days.
+            journey_rng = random.Random(f"ring:{self.seed}:{ring}") if ring >= 0 else rng
             made.append(
                 self._journey(
                     pk,
-                    rng,
+                    journey_rng,
                     selected_on,
                     completes=True,
                     reviews=True,

@@ -10,6 +10,9 @@ class SimulationState(models.Model):
     scale = models.CharField(max_length=20)
     seed = models.IntegerField()
     last_day_done = models.DateField(null=True, blank=True)
+    # What the sandbox banks paid by the last day done: their totals do not outlive their
+    # processes, and a resumed run starts new ones.
+    banks_paid_idr = models.BigIntegerField(default=0)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -12,7 +12,6 @@ does a ledger that does not balance or a sandbox bank whose paid total differs f
 
 from dataclasses import dataclass, field
 
-import httpx
 from django.db.models import Count, Max, Sum
 
 from prakerja.incentives.models import (
@@ -30,7 +29,7 @@ from prakerja.registration.models import Registrant
 from prakerja.registration.selectors import funnel_totals
 from prakerja.simulation import figures as F
 from prakerja.simulation.models import InjectedActor
-from prakerja.waves.models import Participant, WaveApplication
+from prakerja.waves.models import Participant
 
 TOLERANCE_PP = 1.0
 
@@ -79,10 +78,10 @@ class Report:
         return not self.problems
 
 
-def report_build(scale: float, bank_urls: dict[str, str]) -> Report:
+def report_build(scale: float, banks_paid_idr: int) -> Report:
     rows = _funnel(scale)
     bad = _bad_actors()
-    money = _money(bank_urls)
+    money = _money(banks_paid_idr)
     problems = [
         f"{r.stage}: {r.share_simulated:.1f}% against {r.share_published:.1f}%"
         for r in rows
@@ -229,16 +228,15 @@ def _bad_actors() -> list[BadRow]:
         .annotate(n=Count("pk"))
     )
     over = sum(1 for s in selected if s["n"] > 2)
-    limited = WaveApplication.objects.filter(
-        registrant__email__in=families, outcome="ineligible"
-    ).count()
+    members = len(families)
+    drawn = Participant.objects.filter(registrant__email__in=families).count()
     rows.append(
         BadRow(
             "kk_third",
             len(groups),
             len(groups) - over,
             over,
-            f"family-card limit at the draw ({limited} applications refused)",
+            f"family-card limit at the draw: {drawn} of {members} members drawn",
         )
     )
 
@@ -286,12 +284,9 @@ def _bad_actors() -> list[BadRow]:
     return rows
 
 
-def _money(bank_urls: dict[str, str]) -> dict[str, int]:
+def _money(banks: int) -> dict[str, int]:
     paid = Entitlement.objects.filter(status=EntitlementStatus.PAID)
     ledger_paid = paid.aggregate(total=Sum("amount_idr"))["total"] or 0
-    banks = 0
-    for url in bank_urls.values():
-        banks += int(httpx.get(f"{url}/_totals", timeout=30).json()["success_sum_idr"])
     paid_out = (
         Balance.objects.filter(account__kind=AccountKind.PAID_OUT).aggregate(total=Sum("amount"))[
             "total"
@@ -334,13 +329,15 @@ def report_text(report: Report, scale: float, seed: int) -> str:
         survey = r.stage.startswith("survey")
         published = "" if survey else _number(r.published)
         scaled_v = "" if survey else _number(r.scaled)
-        mark = "" if r.judged else " (shown, not judged)"
-        delta = r.share_simulated - r.share_published
-        lines.append(
-            f"{r.stage:38} {published:>17} {r.share_published:6.1f}% {scaled_v:>13} "
-            f"{_number(r.simulated):>13} {r.share_simulated:6.1f}% {delta:+6.2f}"
-            f"{' !' if r.off else ''}{mark}"
-        )
+        if r.judged:
+            delta = r.share_simulated - r.share_published
+            shares = f"{r.share_published:6.1f}% {scaled_v:>13} {_number(r.simulated):>13} "
+            shares += f"{r.share_simulated:6.1f}% {delta:+6.2f}{' !' if r.off else ''}"
+        else:
+            ratio = r.simulated / r.scaled if r.scaled else 0.0
+            shares = f"{'':>7} {scaled_v:>13} {_number(r.simulated):>13} "
+            shares += f"{'':>7} {'':>6}  ({ratio:.2f}× the scaled figure; not judged)"
+        lines.append(f"{r.stage:38} {published:>17} {shares}")
     m = report.money
     lines += [
         "",

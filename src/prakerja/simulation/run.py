@@ -111,16 +111,20 @@ def simulate(
         stack.callback(clock.stop)
         day = state.last_day_done + datetime.timedelta(days=1) if state.last_day_done else F.START
         total_days = (F.END - F.START).days + 1
+        carried = state.banks_paid_idr
         while day <= F.END:
             _play(world, day, bank_urls)
-            SimulationState.objects.filter(pk=state.pk).update(last_day_done=day)
+            SimulationState.objects.filter(pk=state.pk).update(
+                last_day_done=day, banks_paid_idr=carried + _banks_paid(bank_urls)
+            )
             if progress:
                 progress((day - F.START).days + 1, total_days, _status(day))
             if stop_after is not None and day >= stop_after and day < F.END:
                 return None
             day += datetime.timedelta(days=1)
         clock.travel_to(datetime.datetime.combine(F.END, datetime.time(21), tzinfo=WIB))
-        report = report_build(scale, bank_urls)
+        state.refresh_from_db()
+        report = report_build(scale, state.banks_paid_idr)
         clock.stop()
         SimulationState.objects.filter(pk=state.pk, finished_at__isnull=True).update(
             finished_at=timezone.now()
@@ -144,6 +148,13 @@ def _play(world: days.World, day: datetime.date, bank_urls: dict[str, str]) -> N
     days.disbursement(world, day)
 
 
+def _banks_paid(bank_urls: dict[str, str]) -> int:
+    return sum(
+        int(httpx.get(f"{url}/_totals", timeout=30).json()["success_sum_idr"])
+        for url in bank_urls.values()
+    )
+
+
 def _status(day: datetime.date) -> str:
     return f"{day:%d %b}: {Participant.objects.count()} participants"
 
@@ -161,6 +172,8 @@ def _state(scale: float, seed: int) -> SimulationState:
         return SimulationState.objects.create(
             scale=f"{scale:g}", seed=seed, started_at=timezone.now()
         )
+    if state.finished_at is not None:
+        raise SimulationRefused("this database holds a finished simulation; simulate on a new one")
     if (state.scale, state.seed) != (f"{scale:g}", seed):
         raise SimulationRefused(
             f"this database holds the simulation of scale {state.scale} and seed {state.seed}"

@@ -61,8 +61,11 @@ Control plane, never touched by faults, so tests and operators can look during a
                      received_count}
     GET  /_callbacks {pending, scheduled, delivered, refused, retried, given_up, lost, late,
                      duplicated, last_error}
-    POST /_reset     forgets transfers, batches and pending callbacks; the accounts too with
-                     {"accounts": true}
+    GET  /_clock     {now, offset_s}: the sandbox's clock (real time unless set)
+    POST /_clock     {now: ISO 8601 with offset}: date transfers and statements from then on (a
+                     simulation of 2020 keeps the institution on its calendar)
+    POST /_reset     forgets transfers, batches and pending callbacks and puts the clock back;
+                     the accounts too with {"accounts": true}
     GET  /           a page of the latest transfers
 """
 
@@ -1132,6 +1135,7 @@ def _control_routes(app: BankSandboxApp) -> None:
         data = _object(request) or {}
         bank.reset(accounts=data.get("accounts") is True)
         app.sender.reset()
+        app.clock_offset_s = 0.0
         return Response.json({"reset": True})
 
     @control.route("GET", "/")

@@ -2,10 +2,10 @@
 
 import datetime
 import sys
+import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
 from prakerja.simulation.report import report_text
 from prakerja.simulation.run import SimulationRefused, simulate
@@ -42,17 +42,19 @@ class Command(BaseCommand):
         scale = options["scale"]
         if not 0 < scale <= 1:
             raise CommandError("--scale must be above 0 and at most 1")
-        bar = None if options["no_progress"] else tqdm(total=158, unit="day", file=sys.stderr)
+        shown = not options["no_progress"]
+        began = time.monotonic()  # the wall clock: the simulated one is in 2020
 
         def progress(done: int, total: int, status: str) -> None:
-            if bar is not None:
-                bar.total = total
-                bar.n = done
-                bar.set_postfix_str(status)
-                bar.refresh()
+            if shown:
+                filled = round(30 * done / total)
+                bar = "#" * filled + "." * (30 - filled)
+                spent = time.monotonic() - began
+                sys.stderr.write(f"\r[{bar}] {done}/{total} days, {spent:.0f} s · {status}   ")
+                sys.stderr.flush()
 
         def log(line: str) -> None:
-            (tqdm.write if bar is not None else print)(line, file=sys.stderr)
+            sys.stderr.write(f"\r{line}\n" if shown else f"{line}\n")
 
         try:
             outcome = simulate(
@@ -66,8 +68,8 @@ class Command(BaseCommand):
         except SimulationRefused as refused:
             raise CommandError(str(refused)) from None
         finally:
-            if bar is not None:
-                bar.close()
+            if shown:
+                sys.stderr.write("\n")
         if outcome is None:
             self.stdout.write(f"stopped after {options['stop_after']}; run again to resume")
             return
