@@ -51,7 +51,7 @@ def running_demo(data_dir: Path) -> Iterator[RunningDemo]:
         text=True,
     )
     printed: list[str] = []
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # migrations, the simulated 2020, the sandboxes
     assert process.stdout is not None
     while time.monotonic() < deadline:
         line = process.stdout.readline()

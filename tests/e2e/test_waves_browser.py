@@ -1,6 +1,6 @@
-"""The demo's program in the browser: a participant of the drawn wave 1 sees the card on a phone;
-an operator closes wave 2 and draws it with the printed seed in the admin; the published inputs
-verify with the outsider's tool."""
+"""The demo's program in the browser: a participant of the drawn wave sees the card on a phone;
+an operator closes the open wave and draws it with the printed seed in the admin; the published
+inputs verify with the outsider's tool."""
 
 import re
 import subprocess
@@ -19,7 +19,7 @@ def shot(page, name: str) -> None:
 def test_participant_card_and_an_operator_draw_in_the_browser(browser_page, demo, tmp_path):
     page, base = browser_page, demo.base
     email, password = re.search(r"participant \(portal\): (\S+) / (\S+)", demo.printed).groups()
-    seed = re.search(r"wave 2 lottery seed .*: (\S+)", demo.printed).group(1)
+    number, seed = re.search(r"wave (\d+) lottery seed .*: (\S+)", demo.printed).groups()
 
     # The participant on a phone: card number in groups of four, balance, a 30-day countdown
     page.goto(f"{base}/masuk/")
@@ -34,14 +34,14 @@ def test_participant_card_and_an_operator_draw_in_the_browser(browser_page, demo
     assert "Lolos" in page.inner_text("main")
     shot(page, "1-participant-card")
 
-    # The operator closes wave 2 and draws it with the seed printed at start
+    # The operator closes the open wave and draws it with the seed printed at start
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(f"{base}/admin/login/")
     page.fill("#id_username", "admin")
     page.fill("#id_password", "prakerja-demo-2020")
     page.click("input[type=submit]")
     page.goto(f"{base}/admin/waves/wave/")
-    page.click("#result_list th.field-number a >> text=/^2$/")
+    page.click(f"#result_list th.field-number a >> text=/^{number}$/")
     page.click("#wave-close input[type=submit]")
     shot(page, "2-operator-closed")
     page.fill('#wave-select input[name="select-seed"]', seed)
@@ -49,8 +49,8 @@ def test_participant_card_and_an_operator_draw_in_the_browser(browser_page, demo
     # The draw runs in the request: wait for its answer's page, not the one it replaces.
     with page.expect_navigation(timeout=120_000):
         page.click("#wave-select input[type=submit]")
-    drawn = re.search(r"Gelombang 2 drawn: (\d+) selected", page.inner_text("body"))
-    # The unselected of wave 1 were carried into it. (The page's text, should it say otherwise.)
+    drawn = re.search(rf"Gelombang {number} drawn: (\d+) selected", page.inner_text("body"))
+    # The unselected of the drawn wave were carried into it. (The page's text, if not.)
     assert drawn and int(drawn.group(1)) > 0, page.inner_text("body")[:2000]
     shot(page, "4-operator-drawn")
 

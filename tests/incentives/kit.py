@@ -18,6 +18,7 @@ from prakerja.incentives.models import Entitlement, TransferInstruction
 from prakerja.integrations.bank.sandbox import BankConfig, BankFaults, create_app
 from prakerja.integrations.sandbox import start_in_thread
 from prakerja.ledger.models import AccountKind, Balance
+from prakerja.orders.models import Order
 from prakerja.orders.reviews import review_submit
 from prakerja.orders.services import order_complete, order_purchase, voucher_redeem
 from prakerja.partners.models import Partner, PartnerKind
@@ -107,7 +108,9 @@ def wallet(participant: Participant, **overrides: Any) -> dict[str, Any]:
 
 
 def completed_and_reviewed(count: int) -> list[Participant]:
-    """Participants each with a completed, certified and reviewed training (no account yet)."""
+    """Participants each with a completed, certified and reviewed training (no account yet): a
+    completion that took the training's hour and a review in their own words, so that nothing is
+    in doubt (a fast completion or another account's text holds the incentives)."""
     seller, _ = platform(f"plat{Participant.objects.count()}")
     training = active_training(seller, f"t{Participant.objects.count()}", price=300_000, hours=1)
     people = credited(count)
@@ -120,6 +123,9 @@ def completed_and_reviewed(count: int) -> list[Participant]:
             voucher_code=order.voucher_code,
             platform_user_ref="u",
             actor=platform_actor,
+        )
+        Order.objects.filter(pk=order.pk).update(
+            redeemed_at=timezone.now() - datetime.timedelta(hours=training.duration_hours)
         )
         order_complete(
             platform=seller,
@@ -134,7 +140,7 @@ def completed_and_reviewed(count: int) -> list[Participant]:
             participant=person,
             order=order,
             stars=5,
-            text="Pelatihannya sangat bermanfaat bagi saya.",
+            text=f"Pelatihannya sangat bermanfaat bagi saya, peserta {person.pk}.",
             actor=actor,
         )
     return [Participant.objects.select_related("registrant", "scheme").get(pk=p.pk) for p in people]

@@ -454,6 +454,20 @@ HOLDS = {
         "social assistance or civil servants.",
         "If you think this is a mistake, contact the Kartu Prakerja help desk.",
     ),
+    HoldReason.FAST_COMPLETION: (
+        "Your training was reported completed in less time than the training takes, so the "
+        "program is checking the completion before paying the incentive.",
+        "Nothing for now: the Kartu Prakerja program management office is checking it and the "
+        "incentive is paid if the completion stands. If you believe this is a mistake, file a "
+        "complaint with the Kartu Prakerja help desk.",
+    ),
+    HoldReason.REVIEW_FLAGGED: (
+        "Your training review has the same text as a review from another account, so the "
+        "program is checking it before paying the incentive.",
+        "Nothing for now: the Kartu Prakerja program management office is checking it and the "
+        "incentive is paid if the review stands. If you believe this is a mistake, file a "
+        "complaint with the Kartu Prakerja help desk.",
+    ),
 }
 
 

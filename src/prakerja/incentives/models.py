@@ -85,6 +85,10 @@ class HoldReason(models.TextChoices):
     LIMIT_REACHED = "LIMIT_REACHED", "Wallet balance or monthly limit reached"
     ATTEMPTS_EXHAUSTED = "ATTEMPTS_EXHAUSTED", "Transfer failed too many times"
     EXCLUDED = "EXCLUDED", "On an exclusion list"
+    # A completion in doubt (orders: flag_fast_completion, Review.flag_identical_text): the program
+    # pays nothing on it until the PMO has looked. Not account reasons: a new account fixes neither.
+    FAST_COMPLETION = "FAST_COMPLETION", "Completion faster than the training: being checked"
+    REVIEW_FLAGGED = "REVIEW_FLAGGED", "Review identical to another account's: being checked"
 
 
 # Held for a reason the participant fixes by linking a (new) account: released when one is verified.

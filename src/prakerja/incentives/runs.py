@@ -2,11 +2,12 @@
 checker approves it, workers send it.
 
 Preparing is set-based and in one transaction: entitlements of newly excluded participants are held
-(exclusion lists are re-checked at every run), due entitlements without an account are held, then
-the due, unpaid, unheld entitlements with a verified account are taken oldest first up to the
-scheme's daily capacity, one instruction each, in batches of at most 1.000 per institution with
-their control totals. Instruction ids are fixed here, before anything is sent: whatever happens
-later (a crash, a lost answer), an instruction is only ever sent again under the same id.
+(exclusion lists are re-checked at every run), so are those of participants whose completion is now
+in doubt (orders' fast-completion and identical-review flags), due entitlements without an account
+are held, then the due, unpaid, unheld entitlements with a verified account are taken oldest first
+up to the scheme's daily capacity, one instruction each, in batches of at most 1.000 per institution
+with their control totals. Instruction ids are fixed here, before anything is sent: whatever
+happens later (a crash, a lost answer), an instruction is only ever sent again under the same id.
 """
 
 import datetime
@@ -37,6 +38,7 @@ from prakerja.incentives.models import (
     TransferBatch,
     TransferInstruction,
 )
+from prakerja.orders.models import Order, Review
 from prakerja.partners.models import Partner
 from prakerja.registration.models import ExclusionEntry, Registrant
 from prakerja.waves.models import Participant, ProgramScheme
@@ -51,6 +53,8 @@ A = PaymentAccount._meta.db_table
 P = Participant._meta.db_table
 R = Registrant._meta.db_table
 X = ExclusionEntry._meta.db_table
+ORDERS = Order._meta.db_table
+REVIEWS = Review._meta.db_table
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,7 @@ def run_prepare(
         now = timezone.now()
         held = {
             HoldReason.EXCLUDED: _hold_excluded(now),
+            **_hold_in_doubt(now),
             HoldReason.NO_ACCOUNT: _hold_without_account(run_date, now),
         }
         chosen = _candidates(run_date, capacity or scheme.daily_disbursement_capacity)
@@ -121,6 +126,33 @@ def _hold_excluded(now: datetime.datetime) -> int:
             [EntitlementStatus.HELD, HoldReason.EXCLUDED, now, EntitlementStatus.DUE],
         )
         return cursor.rowcount
+
+
+def _hold_in_doubt(now: datetime.datetime) -> dict[str, int]:
+    """Due entitlements of participants whose completion is now in doubt: a reviewed, certified
+    completion faster than the training (FAST_COMPLETION), else a review whose text another
+    account also wrote (REVIEW_FLAGGED) — a ring member's text becomes identical only when a
+    later member posts it, after the first one's grant. Held until the PMO has looked; two
+    UPDATEs, in that order, so the first reason found is the one shown."""
+    completed = (
+        f"SELECT o.participant_id FROM {ORDERS} o WHERE o.status = 'completed' "  # noqa: S608
+        "AND o.flag_fast_completion AND o.certificate_number <> '' "
+        f"AND EXISTS (SELECT 1 FROM {REVIEWS} v WHERE v.order_id = o.id)"
+    )
+    identical = f"SELECT v.participant_id FROM {REVIEWS} v WHERE v.flag_identical_text"  # noqa: S608
+    held: dict[str, int] = {}
+    with connection.cursor() as cursor:
+        for reason, flagged in (
+            (HoldReason.FAST_COMPLETION, completed),
+            (HoldReason.REVIEW_FLAGGED, identical),
+        ):
+            cursor.execute(
+                f"UPDATE {E} SET status = %s, hold_reason = %s, updated_at = %s "  # noqa: S608
+                f"WHERE status = %s AND participant_id IN ({flagged})",
+                [EntitlementStatus.HELD, reason, now, EntitlementStatus.DUE],
+            )
+            held[reason] = cursor.rowcount
+    return held
 
 
 def _hold_without_account(run_date: datetime.date, now: datetime.datetime) -> int:

@@ -87,6 +87,30 @@ REASONS: dict[str, tuple[Promise, Promise]] = {
         ),
         _("If you think this is a mistake, contact the Kartu Prakerja help desk."),
     ),
+    # Completions in doubt (orders' flags): nothing the participant can fix, so the words say that
+    # someone is looking and where to object.
+    "FAST_COMPLETION": (
+        _(
+            "Your training was reported completed in less time than the training takes, so the "
+            "program is checking the completion before paying the incentive."
+        ),
+        _(
+            "Nothing for now: the Kartu Prakerja program management office is checking it and "
+            "the incentive is paid if the completion stands. If you believe this is a mistake, "
+            "file a complaint with the Kartu Prakerja help desk."
+        ),
+    ),
+    "REVIEW_FLAGGED": (
+        _(
+            "Your training review has the same text as a review from another account, so the "
+            "program is checking it before paying the incentive."
+        ),
+        _(
+            "Nothing for now: the Kartu Prakerja program management office is checking it and "
+            "the incentive is paid if the review stands. If you believe this is a mistake, file "
+            "a complaint with the Kartu Prakerja help desk."
+        ),
+    ),
 }
 REASON_OTHER = (
     _("The payment could not be made (code %(code)s)."),

@@ -1,9 +1,10 @@
-"""A small program for the demo: wave 1 drawn (participants with cards and credited balances, so the
-ledger carries real movements), wave 2 open for people who register during the demo, and one
-participant login to see the card. The registrants are written as registration leaves them once
-every layer passed; joining, the draw and crediting go through the real services.
+"""A small program of today for the demo, after the simulated 2020 (waves 1–7): one wave drawn
+(participants with cards and credited balances, so the ledger carries real movements), the next
+open for people who register during the demo, and one participant login to see the card. The
+registrants are written as registration leaves them once every layer passed; joining, the draw and
+crediting go through the real services.
 
-Skipped when wave 1 exists: the demo can restart on the same database.
+Skipped when the demo participant exists: the demo can restart on the same database.
 """
 
 import datetime
@@ -19,7 +20,7 @@ from prakerja.common.timeutil import WIB
 from prakerja.registration.models import Registrant
 from prakerja.registration.nik import make_nik
 from prakerja.waves import services as waves
-from prakerja.waves.models import Wave
+from prakerja.waves.models import ProgramScheme, Wave
 from prakerja.waves.selection import wave_select
 from prakerja.waves.selectors import scheme_active
 
@@ -36,18 +37,30 @@ REGIONS = [("32", "32.73"), ("35", "35.78"), ("31", "31.71"), ("73", "73.71"), (
 
 def demo_program_seed() -> list[str]:
     """Lines for the demo's printout."""
-    lines = [
-        f"  participant (portal): {DEMO_PARTICIPANT_EMAIL} / {DEMO_PARTICIPANT_PASSWORD}",
-        f"  wave 2 lottery seed (to select it in the admin once closed): {WAVE_2_SEED}",
-    ]
     actor = Actor.system("demo-seed")
     _scheme_spendable(actor)
-    if Wave.objects.filter(number=1).exists():
-        return lines
+    if not Registrant.objects.filter(email=DEMO_PARTICIPANT_EMAIL).exists():
+        _seed(actor)
+    open_wave = Wave.objects.filter(status="open").order_by("-number").first()
+    number = open_wave.number if open_wave else "?"
+    return [
+        f"  participant (portal): {DEMO_PARTICIPANT_EMAIL} / {DEMO_PARTICIPANT_PASSWORD}",
+        f"  wave {number} lottery seed (to select it in the admin once closed): {WAVE_2_SEED}",
+    ]
+
+
+def _seed(actor: Actor) -> None:
     now = timezone.now()
     seed_1 = "demo-gelombang-1-rahasia"
+    # The simulated 2020's unselected applicants are carried into this wave when it opens: its
+    # quota takes them all, so the laid-off demo login is still drawn first.
+    waiting = (
+        Registrant.objects.filter(**{f"{layer}_status": "passed" for layer in LAYERS})
+        .filter(participant__isnull=True)
+        .count()
+    )
     wave_1 = waves.wave_create(
-        quota=QUOTA,
+        quota=QUOTA + waiting,
         opens_at=now - datetime.timedelta(days=8),
         closes_at=now - datetime.timedelta(days=1),
         priority_order=["laid_off"],
@@ -69,7 +82,6 @@ def demo_program_seed() -> list[str]:
         actor=actor,
     )
     waves.wave_open(wave=wave_2, seed_commitment=_commitment(WAVE_2_SEED), actor=actor)
-    return lines
 
 
 def _scheme_spendable(actor: Actor) -> None:
@@ -78,8 +90,16 @@ def _scheme_spendable(actor: Actor) -> None:
     (changed through the scheme's audited service, as an operator would in the admin)."""
     scheme = scheme_active()
     today = timezone.localdate(timezone=WIB)
+    changed = False
     if scheme.balance_expiry_date < today + datetime.timedelta(days=DEMO_BALANCE_DAYS_LEFT):
         scheme.balance_expiry_date = today + datetime.timedelta(days=DEMO_BALANCE_DAYS)
+        changed = True
+    # The simulated 2020 ran at its scaled capacity; today's office sends at the scheme's own.
+    capacity = ProgramScheme._meta.get_field("daily_disbursement_capacity").get_default()
+    if scheme.daily_disbursement_capacity != capacity:
+        scheme.daily_disbursement_capacity = capacity
+        changed = True
+    if changed:
         waves.scheme_save(scheme=scheme, actor=actor)
 
 

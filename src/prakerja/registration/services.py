@@ -133,9 +133,12 @@ def normalise_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _checked_sign_up(data: SignUp) -> tuple[dict[str, object], str, str]:
+def _checked_sign_up(
+    data: SignUp, *, password_rule: bool = True
+) -> tuple[dict[str, object], str, str]:
     """All field rules at once, so the form shows every problem together. Returns the clean values,
-    the NIK and its sex, or raises ValidationFailed with details {field: reason code}."""
+    the NIK and its sex, or raises ValidationFailed with details {field: reason code}. Without
+    `password_rule` (a sign-up with no password: one-time codes only) the password is not checked."""
     problems: dict[str, object] = {}
     email = data.email.strip().lower()
     try:
@@ -166,7 +169,8 @@ def _checked_sign_up(data: SignUp) -> tuple[dict[str, object], str, str]:
     if not datetime.date(1900, 1, 1) <= data.birth_date <= timezone.localdate(timezone=WIB):
         problems["birth_date"] = "BIRTH_DATE_INVALID"
     try:
-        validate_password(data.password, user=cast(Any, _PasswordSubject)(email, full_name))
+        if password_rule:
+            validate_password(data.password, user=cast(Any, _PasswordSubject)(email, full_name))
     except ValidationError as error:
         problems["password"] = {
             "code": "PASSWORD_WEAK",

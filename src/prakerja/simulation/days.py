@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from django.db import transaction
 from django.utils import timezone
 
 from prakerja.common.actors import Actor
@@ -543,7 +544,8 @@ def disbursement(world: World, day: datetime.date) -> None:
             f"sending of run {day}",
         )
         batches_results_query()
-        runs_finish_if_done({run.pk})
+        with transaction.atomic():
+            runs_finish_if_done({run.pk})
     for code, partner in _institutions().items():
         lines = bank_client(code).statement(day)
         statement_reconcile(

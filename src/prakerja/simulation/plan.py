@@ -43,7 +43,7 @@ POPULATION_PER_REGISTRANT = 1.6
 
 # Bad actors, at full (1:1) scale; at least MIN_BAD of each kind at any scale.
 MIN_BAD = 3
-DUPLICATE_NIK = 50_000
+DUPLICATE_NIK = 50_000  # not a scheme value: duplicate sign-ups in 2020 at full scale
 KK_FAMILIES = 10_000  # families whose three members all apply while laid off (a priority group)
 EXCLUDED_BEFORE = 100_000
 

@@ -93,7 +93,8 @@ def simulate(
             code: stack.enter_context(_bank(code, seed, folder, log)) for code in INSTITUTIONS
         }
         urls = ",".join(f"{code}={url}" for code, url in bank_urls.items())
-        os.environ["PRAKERJA_BANK_URLS"] = urls
+        stack.callback(_environ_restore, "PRAKERJA_BANK_URLS", os.environ.get("PRAKERJA_BANK_URLS"))
+        os.environ["PRAKERJA_BANK_URLS"] = urls  # the adapter in this process reaches these
         if workers:
             broker = _broker(log)
             for number in range(workers):
@@ -146,6 +147,13 @@ def _play(world: days.World, day: datetime.date, bank_urls: dict[str, str]) -> N
     days.accounts(world, day)
     days.surveys(world, day)
     days.disbursement(world, day)
+
+
+def _environ_restore(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
 
 
 def _banks_paid(bank_urls: dict[str, str]) -> int:

@@ -14,6 +14,7 @@ from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module, sandbox_p
 from prakerja.ops.demo import demo_seed
 from prakerja.ops.demo_program import demo_program_seed
 from prakerja.ops.processes import Service, Supervisor, prakerja_argv
+from prakerja.simulation.demo import demo_simulation_seed
 
 
 class Command(BaseCommand):
@@ -29,7 +30,8 @@ class Command(BaseCommand):
         )
         call_command("migrate", interactive=False, verbosity=0)
         logins = demo_seed()
-        program_lines = demo_program_seed()
+        program_lines = demo_simulation_seed(lambda line: self.stdout.write(line))
+        program_lines += demo_program_seed()
         catalog = demo_catalog_seed()
         program_lines.append(
             f"  catalog: {catalog.trainings} trainings from {catalog.platforms} platforms "
