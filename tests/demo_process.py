@@ -31,7 +31,9 @@ class RunningDemo:
 
 
 @contextmanager
-def running_demo(data_dir: Path) -> Iterator[RunningDemo]:
+def running_demo(data_dir: Path, *, simulation: bool = False) -> Iterator[RunningDemo]:
+    """The demo; with `simulation` it first simulates its 2020 (a minute), as it does by default
+    for a newcomer; tests that do not look at 2020 skip it."""
     web, population, sms, platform = free_port(), free_port(), free_port(), free_port()
     banks = {code: f"http://127.0.0.1:{free_port()}" for code in ("bni", "linkaja", "ovo", "gopay")}
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL")}
@@ -42,6 +44,7 @@ def running_demo(data_dir: Path) -> Iterator[RunningDemo]:
         PRAKERJA_PLATFORM_SANDBOX_URL=f"http://127.0.0.1:{platform}",
         PRAKERJA_BANK_URLS=",".join(f"{code}={url}" for code, url in banks.items()),
         PRAKERJA_PUBLIC_URL=f"http://127.0.0.1:{web}",
+        PRAKERJA_DEMO_SIMULATION="true" if simulation else "false",
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "prakerja.cli", "demo", "--port", str(web)],

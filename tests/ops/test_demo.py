@@ -24,6 +24,18 @@ def demo(tmp_path):
             urllib.request.urlopen(url, timeout=2)
 
 
+def test_the_demo_simulates_its_2020_on_first_start(tmp_path):
+    with running_demo(tmp_path, simulation=True) as started:
+        printed = started.printed
+        home = urllib.request.urlopen(f"{started.base}/", timeout=10).read().decode()
+        drawn = re.search(r"wave (\d+) lottery seed", printed)
+
+    # 2.000 of 2020's 23,17 M registrants: waves 1–7 select 3,88 M × 2.000 / 23,17 M
+    assert "2020 simulated: 335 participants of waves 1–7" in printed, printed
+    assert drawn and drawn.group(1) == "9"  # today's demo waves follow the seven of 2020
+    assert "Program Kartu Prakerja" in home
+
+
 def test_demo_answers_and_the_printed_admin_login_works(demo):
     port, printed, _ = demo
     assert "Database: sqlite" in printed

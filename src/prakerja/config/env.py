@@ -132,6 +132,12 @@ TABLE: tuple[EnvVar, ...] = (
         "demo turns it on.",
     ),
     EnvVar(
+        "PRAKERJA_DEMO_SIMULATION",
+        "true",
+        "`true`: on its first start the demo simulates the 2020 program with about 2.000 "
+        "registrants (a minute) so that every page has data; `false`: the demo starts without it.",
+    ),
+    EnvVar(
         "PRAKERJA_DISBURSEMENT_APPROVAL_LIMIT_IDR",
         "0",
         "The largest disbursement run (rupiah) a finance checker may approve; 0: no limit. A larger "

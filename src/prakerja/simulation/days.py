@@ -90,6 +90,9 @@ class World:
     registrant_ids: dict[int, int] = field(default_factory=dict)  # plan k -> registrant id
     participant_k: dict[int, int] = field(default_factory=dict)  # participant id -> plan k
     log: Callable[[str], None] = print
+    # One client for the sandboxes' control calls: httpx's module functions build a client (and
+    # load the CA bundle) per call, which cost more than the simulated days' work at small scale.
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60))
     _dealers: dict[str, ShareDealer] | None = None
 
     def survey_dealers(self) -> dict[str, ShareDealer]:
@@ -408,7 +411,7 @@ def accounts(world: World, day: datetime.date) -> None:
         links.append((f.participant_id, f.institution, number))
     for code, entries in books.items():
         for chunk in chunks(entries, 5000):
-            httpx.post(
+            world.http.post(
                 f"{world.bank_urls[code]}/_accounts", json={"accounts": list(chunk)}, timeout=60
             ).raise_for_status()
     # A link already made (an interrupted day) is not made again: it would replace the account.
@@ -530,7 +533,7 @@ def disbursement(world: World, day: datetime.date) -> None:
     run = DisbursementRun.objects.filter(run_date=day).exclude(status=RunStatus.CANCELLED).first()
     if run is None:
         if not Entitlement.objects.filter(status=EntitlementStatus.DUE, due_on__lte=day).exists():
-            return
+            return  # no run, so nothing settles today and the statements would be empty
         run = run_prepare(run_date=day, actor=world.maker)
     if run.status == RunStatus.PREPARED:
         if run.instructions_count == 0:

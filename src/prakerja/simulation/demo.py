@@ -1,9 +1,10 @@
 """The demo's 2020: a simulation of about 2.000 registrants, so that every page has data on first
-start. It runs once per demo database; a demo database made before the simulation existed keeps
-what it has."""
+start (unless PRAKERJA_DEMO_SIMULATION is false). It runs once per demo database; a demo database
+made before the simulation existed keeps what it has."""
 
 from collections.abc import Callable
 
+from prakerja.config import env
 from prakerja.simulation.models import SimulationState
 from prakerja.simulation.run import simulate
 from prakerja.waves.models import Participant, Wave
@@ -15,7 +16,7 @@ DEMO_SEED = 2020
 def demo_simulation_seed(log: Callable[[str], None]) -> list[str]:
     """Lines for the demo's printout."""
     state = SimulationState.objects.first()
-    if state is None and Wave.objects.exists():
+    if state is None and (Wave.objects.exists() or not env.get_bool("PRAKERJA_DEMO_SIMULATION")):
         return []
     if state is None or state.finished_at is None:
         log("Simulating the 2020 program at 1:11.585 (about a minute) …")

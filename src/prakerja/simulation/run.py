@@ -109,6 +109,7 @@ def simulate(
                 )
             time.sleep(3)  # the workers connect to the broker
         world = _world(plan, bank_urls, workers > 0, log)
+        stack.callback(world.http.close)
         stack.callback(clock.stop)
         day = state.last_day_done + datetime.timedelta(days=1) if state.last_day_done else F.START
         total_days = (F.END - F.START).days + 1
@@ -116,7 +117,7 @@ def simulate(
         while day <= F.END:
             _play(world, day, bank_urls)
             SimulationState.objects.filter(pk=state.pk).update(
-                last_day_done=day, banks_paid_idr=carried + _banks_paid(bank_urls)
+                last_day_done=day, banks_paid_idr=carried + _banks_paid(world.http, bank_urls)
             )
             if progress:
                 progress((day - F.START).days + 1, total_days, _status(day))
@@ -137,7 +138,7 @@ def _play(world: days.World, day: datetime.date, bank_urls: dict[str, str]) -> N
     at = datetime.datetime.combine(day, MORNING, tzinfo=WIB)
     clock.travel_to(at)
     for url in bank_urls.values():
-        httpx.post(f"{url}/_clock", json={"now": at.isoformat()}, timeout=10).raise_for_status()
+        world.http.post(f"{url}/_clock", json={"now": at.isoformat()}).raise_for_status()
     days.register(world, day)
     drawn = days.waves_step(world, day, at)
     if drawn:
@@ -156,10 +157,9 @@ def _environ_restore(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
-def _banks_paid(bank_urls: dict[str, str]) -> int:
+def _banks_paid(http: httpx.Client, bank_urls: dict[str, str]) -> int:
     return sum(
-        int(httpx.get(f"{url}/_totals", timeout=30).json()["success_sum_idr"])
-        for url in bank_urls.values()
+        int(http.get(f"{url}/_totals").json()["success_sum_idr"]) for url in bank_urls.values()
     )
 
 
