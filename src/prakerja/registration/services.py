@@ -133,6 +133,10 @@ def normalise_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_EDUCATIONS = frozenset(Education.values)  # `.values` builds its list on every call
+_EMPLOYMENTS = frozenset(Employment.values)
+
+
 def _checked_sign_up(
     data: SignUp, *, password_rule: bool = True
 ) -> tuple[dict[str, object], str, str]:
@@ -162,9 +166,9 @@ def _checked_sign_up(
     regency = region(data.regency_code)
     if regency is None or regency.level != "regency":
         problems["regency_code"] = "REGION_UNKNOWN"
-    if data.education not in Education.values:
+    if data.education not in _EDUCATIONS:
         problems["education"] = "CHOICE_INVALID"
-    if data.employment not in Employment.values:
+    if data.employment not in _EMPLOYMENTS:
         problems["employment"] = "CHOICE_INVALID"
     if not datetime.date(1900, 1, 1) <= data.birth_date <= timezone.localdate(timezone=WIB):
         problems["birth_date"] = "BIRTH_DATE_INVALID"

@@ -127,6 +127,7 @@ def simulate(
         clock.travel_to(datetime.datetime.combine(F.END, datetime.time(21), tzinfo=WIB))
         state.refresh_from_db()
         report = report_build(scale, state.banks_paid_idr)
+        log("seconds by step: " + ", ".join(f"{k} {v:.0f}" for k, v in world.seconds.items()))
         clock.stop()
         SimulationState.objects.filter(pk=state.pk, finished_at__isnull=True).update(
             finished_at=timezone.now()
@@ -139,15 +140,26 @@ def _play(world: days.World, day: datetime.date, bank_urls: dict[str, str]) -> N
     clock.travel_to(at)
     for url in bank_urls.values():
         world.http.post(f"{url}/_clock", json={"now": at.isoformat()}).raise_for_status()
-    days.register(world, day)
-    drawn = days.waves_step(world, day, at)
-    if drawn:
-        _record_bad_actors(world, drawn)
-    days.daily_jobs()
-    days.marketplace(world, day)
-    days.accounts(world, day)
-    days.surveys(world, day)
-    days.disbursement(world, day)
+    with world.timed("registration"):
+        days.register(world, day)
+    with world.timed("housekeeping"):
+        days.autovacuum_stand_in()
+    with world.timed("waves"):
+        drawn = days.waves_step(world, day, at)
+        if drawn:
+            _record_bad_actors(world, drawn)
+    with world.timed("daily jobs"):
+        days.daily_jobs()
+    with world.timed("marketplace"):
+        days.marketplace(world, day)
+    with world.timed("accounts"):
+        days.accounts(world, day)
+    with world.timed("surveys"):
+        days.surveys(world, day)
+    with world.timed("housekeeping"):
+        days.autovacuum_stand_in()
+    with world.timed("disbursement"):
+        days.disbursement(world, day)
 
 
 def _environ_restore(name: str, value: str | None) -> None:
