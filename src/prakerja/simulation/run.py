@@ -14,8 +14,8 @@ import os
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from prakerja.integrations.population.synthetic import PopulationStore
 from prakerja.ledger.models import SYSTEM_KINDS, AccountKind
 from prakerja.ledger.services import account_get_or_create
 from prakerja.ops.bench.processes import child_env, free_port, started
+from prakerja.ops.processes import wait_until_up
 from prakerja.partners.models import Partner, PartnerKind
 from prakerja.simulation import clock, days
 from prakerja.simulation import figures as F
@@ -89,9 +90,7 @@ def simulate(
         stack.enter_context(use_population_registry(InProcessPopulationRegistry(store)))
         stack.callback(store.close)
         _stage(plan, state, log)
-        bank_urls = {
-            code: stack.enter_context(_bank(code, seed, folder, log)) for code in INSTITUTIONS
-        }
+        bank_urls = _banks(stack, seed, folder, log)
         urls = ",".join(f"{code}={url}" for code, url in bank_urls.items())
         stack.callback(_environ_restore, "PRAKERJA_BANK_URLS", os.environ.get("PRAKERJA_BANK_URLS"))
         os.environ["PRAKERJA_BANK_URLS"] = urls  # the adapter in this process reaches these
@@ -318,26 +317,21 @@ def _selfie() -> bytes:
     return out.getvalue()
 
 
-@contextmanager
-def _bank(code: str, seed: int, folder: Path, log: Callable[[str], None]) -> Iterator[str]:
-    """A sandbox institution without callbacks: the system asks for results, as it does when
-    callbacks are lost."""
-    port = free_port()
-    argv = [
-        "sandbox",
-        "bank",
-        "--name",
-        code,
-        "--port",
-        str(port),
-        "--mode",
-        "sync",
-        "--seed",
-        str(seed),
-    ]
-    url = f"http://127.0.0.1:{port}"
-    with started(f"bank-{code}", argv, child_env(), folder, log, f"{url}/healthz"):
-        yield url
+def _banks(stack: ExitStack, seed: int, folder: Path, log: Callable[[str], None]) -> dict[str, str]:
+    """A sandbox process per institution, started together, without callbacks: the system asks
+    for results, as it does when callbacks are lost."""
+    urls, processes = {}, {}
+    for code in INSTITUTIONS:
+        port = free_port()
+        argv = ["sandbox", "bank", "--name", code, "--port", str(port), "--mode", "sync"]
+        argv += ["--seed", str(seed)]
+        urls[code] = f"http://127.0.0.1:{port}"
+        processes[code] = stack.enter_context(
+            started(f"bank-{code}", argv, child_env(), folder, log)
+        )
+    for code, url in urls.items():
+        wait_until_up(f"{url}/healthz", timeout=60, process=processes[code])
+    return urls
 
 
 def _broker(log: Callable[[str], None]) -> str:
