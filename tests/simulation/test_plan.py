@@ -97,3 +97,33 @@ def test_answers_are_dealt_to_their_shares_within_one():
             assert abs(dealer.given[code] - n * share) <= 1
 
     assert dealer.given == {"unemployed": 808, "employee": 121, "business_owner": 71}
+
+
+def test_fates_meet_the_participant_shares_wave_after_wave_and_a_replayed_wave_keeps_them():
+    from prakerja.simulation.fates import FateBook, Training
+
+    book = FateBook(0.0005, 3, [Training(1, 10, 250_000, 8), Training(2, 11, 400_000, 30)])
+    sizes = [84, 144, 112, 400, 400, 400, 400]
+    first_id = 1
+    for number, size in enumerate(sizes, start=1):
+        ids = list(range(first_id, first_id + size))
+        made = book.add_wave(number, F.WAVES[number - 1].closes, ids)
+        first_id += size
+        seen = sum(sizes[:number])
+        fates = list(book.fates.values())
+        assert len(made) == size
+        assert sum(f.buys for f in fates) == round(seen * F.BOUGHT / F.PARTICIPANTS)
+        assert sum(f.completes for f in fates) == round(seen * F.COMPLETED / F.PARTICIPANTS)
+        assert sum(f.recipient for f in fates) == round(
+            seen * F.RECEIVED_INCENTIVE / F.PARTICIPANTS
+        )
+    before = dict(book.fates)
+
+    assert book.add_wave(7, F.WAVES[6].closes, list(range(first_id - 400, first_id))) == []
+    assert book.fates == before
+    assert all(f.complete_day is None or f.complete_day <= F.END for f in before.values())
+    rings: dict[int, set[tuple]] = {}
+    for f in before.values():
+        if f.bad == "review_ring":
+            rings.setdefault(f.ring, set()).add((f.training_id, f.buy_day, f.complete_day))
+    assert len(rings) == 3 and all(len(days) == 1 for days in rings.values())

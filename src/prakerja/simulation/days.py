@@ -52,7 +52,7 @@ from prakerja.registration.models import Registrant
 from prakerja.simulation import figures as F
 from prakerja.simulation.fates import Fate, FateBook
 from prakerja.simulation.models import InjectedActor
-from prakerja.simulation.plan import VERIFIED, Plan
+from prakerja.simulation.plan import NO_EMAIL, VERIFIED, Plan
 from prakerja.simulation.texts import ShareDealer, review_stars, review_text, ring_text
 from prakerja.waves import services as waves
 from prakerja.waves.join_bulk import wave_join_bulk
@@ -135,7 +135,7 @@ def register(world: World, day: datetime.date) -> None:
         for pk, email in Registrant.objects.filter(email__in=chunk).values_list("pk", "email"):
             world.registrant_ids[world.k_of_email(email)] = pk
     ids = {p.k: world.registrant_ids[p.k] for p in people if p.k in world.registrant_ids}
-    verified_email = [ids[p.k] for p in people if p.fate != 0 and p.k in ids]
+    verified_email = [ids[p.k] for p in people if p.fate != NO_EMAIL and p.k in ids]
     for chunk in chunks(verified_email):
         reg.emails_verify_bulk(registrant_ids=chunk, actor=SIM)
     for chunk in chunks(verified_email):
@@ -241,8 +241,8 @@ def _quota(world: World, dates: F.WaveDates, at: datetime.datetime) -> int:
     reassigned = Participant.objects.filter(quota_returned_to__isnull=False).count()
     will_be_revoked = sum(
         1
-        for pk, deadline in Participant.objects.filter(purchase_deadline__lt=draw_day).values_list(
-            "pk", "purchase_deadline"
+        for pk in Participant.objects.filter(purchase_deadline__lt=draw_day).values_list(
+            "pk", flat=True
         )
         if not world.book.fates[pk].buys
     )

@@ -73,6 +73,7 @@ class FateBook:
         self.seen = 0
         self.rings = 0
         self.fates: dict[int, Fate] = {}
+        self.waves: set[int] = set()  # the waves whose participants have their fates
 
     def _share(self, full: int, before: int, after: int) -> int:
         return round(after * full / F.PARTICIPANTS) - round(before * full / F.PARTICIPANTS)
@@ -84,6 +85,9 @@ class FateBook:
     def add_wave(
         self, number: int, selected_on: datetime.date, participant_ids: list[int]
     ) -> list[Fate]:
+        if number in self.waves:
+            return []  # a day played again after an interruption: the fates stand
+        self.waves.add(number)
         rng = random.Random(f"fates:{self.seed}:{number}")
         ids = sorted(participant_ids)
         before, after = self.seen, self.seen + len(ids)
