@@ -3,8 +3,8 @@
 The calendar is an assumption where the sources are silent: waves 1–3 as announced in April 2020,
 wave 4 postponed to June (program.md §3), waves 5–7 a fortnight apart, and 15 September 2020, the
 day of the funnel snapshot, as the last day played. The quota of each wave is what it selected in
-2020: 168.111, 288.154 and 224.000 for waves 1–3 (the 680.000 of 19 May) and 800.000 each for
-waves 4–7, which sum to the 3,88 million participants of 15 September.
+2020: 168.111, 288.154 and 224.000 for waves 1–3 (the 680.000 of 19 May), 800.000 each for waves
+4–6 and 799.735 for wave 7, which sum to the 3,88 million participants of 15 September.
 """
 
 import datetime
