@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "prakerja.integrations",
     "prakerja.ops",
     "prakerja.simulation",
+    "prakerja.console",
+    "prakerja.dashboards",
+    "prakerja.grievances",
     "prakerja.portal",
 ]
 

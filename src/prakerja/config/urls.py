@@ -10,5 +10,9 @@ urlpatterns = [
     path("api/v1/", participant_api.urls),
     path("api/partner/v1/", partner_api.urls),
     path("sandbox/", include("prakerja.integrations.urls")),
+    path("console/dashboards/", include("prakerja.dashboards.urls")),
+    path("console/peserta/", include("prakerja.console.lookup_urls")),
+    path("transparansi/", include("prakerja.dashboards.public_urls")),
+    path("pengaduan/", include("prakerja.grievances.urls")),
     path("", include("prakerja.portal.urls")),
 ]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DashboardsConfig(AppConfig):
+    name = "prakerja.dashboards"
+    verbose_name = "Dashboards"

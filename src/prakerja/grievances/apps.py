@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GrievancesConfig(AppConfig):
+    name = "prakerja.grievances"
+    verbose_name = "Grievances"
