@@ -73,3 +73,16 @@ def journey(django_capture_on_commit_callbacks, sms, registry):
     from tests.registration.kit import Journey
 
     return Journey(django_capture_on_commit_callbacks, sms)
+
+
+# --- operators: signed in to the console with the second factor passed (tests/operators.py) ------
+
+
+@pytest.fixture
+def admin_client(db, admin_user):  # type: ignore[no-untyped-def]
+    """pytest-django's admin_client, with the second factor the console demands passed."""
+    from django.test import Client
+
+    from tests.operators import operator_login
+
+    return operator_login(Client(), admin_user)

@@ -137,7 +137,7 @@ def snapshot() -> dict[str, Any]:
         "institutions": list(
             Institution.objects.order_by("pk").values_list("pk", "name", "owned_by_platform")
         ),
-        "audit": AuditEvent.objects.count(),
+        "audit": AuditEvent.objects.exclude(event_type="console.action").count(),
         "events": OutboundEvent.objects.count(),
         "idempotent_calls": IdempotentCall.objects.count(),
     }

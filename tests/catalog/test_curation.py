@@ -27,6 +27,7 @@ from prakerja.common.errors import ValidationFailed
 from prakerja.partners.errors import PartnerKindNotAllowed
 from prakerja.partners.models import OutboundEvent, Partner
 from tests.catalog.kit import DESCRIPTION, make_partner, offline_body, snapshot, training_body
+from tests.operators import operator_login
 
 pytestmark = pytest.mark.django_db
 PMO = Actor.system("tests:pmo")
@@ -652,7 +653,7 @@ def test_the_indexed_check_finds_exactly_the_texts_at_or_above_the_threshold(pla
 @pytest.fixture
 def pmo_client(client: Client) -> Client:
     user = User.objects.create_superuser("kurator", "kurator@prakerja.example", "rahasia-panjang-1")
-    client.force_login(user)
+    operator_login(client, user)
     return client
 
 
@@ -755,7 +756,7 @@ def test_only_curators_review_in_the_admin(
     user.user_permissions.set(
         Permission.objects.filter(content_type__app_label="catalog", codename__in=permissions)
     )
-    client.force_login(user)
+    operator_login(client, user)
     training = publish(platform)
     before = snapshot()
 

@@ -70,3 +70,21 @@ def browser_page(request: pytest.FixtureRequest) -> Iterator[object]:
 def demo(tmp_path: Path) -> Iterator[RunningDemo]:
     with running_demo(tmp_path) as started:
         yield started
+
+
+def operator_sign_in(page: object, base: str, printed: str, username: str = "admin") -> None:
+    """Sign a demo operator in to the console as a person does: username, the demo password and
+    the current code of the TOTP key the demo printed with the login."""
+    import re
+
+    from tests.operators import totp_code
+
+    found = re.search(rf": {re.escape(username)} / (\S+)  TOTP key (\S+)", printed)
+    assert found, f"no login line for {username} in the demo's output"
+    password, secret = found.groups()
+    page.goto(f"{base}/admin/login/")  # type: ignore[attr-defined]
+    page.fill("#id_username", username)  # type: ignore[attr-defined]
+    page.fill("#id_password", password)  # type: ignore[attr-defined]
+    page.fill("#id_otp_token", totp_code(secret))  # type: ignore[attr-defined]
+    page.click("input[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{base}/admin/")  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, operator_sign_in
 
 TOOL = Path(__file__).resolve().parents[2] / "tools" / "verify_selection.py"
 
@@ -36,10 +36,7 @@ def test_participant_card_and_an_operator_draw_in_the_browser(browser_page, demo
 
     # The operator closes the open wave and draws it with the seed printed at start
     page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto(f"{base}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "prakerja-demo-2020")
-    page.click("input[type=submit]")
+    operator_sign_in(page, base, demo.printed, "admin")
     page.goto(f"{base}/admin/waves/wave/")
     page.click(f"#result_list th.field-number a >> text=/^{number}$/")
     page.click("#wave-close input[type=submit]")

@@ -12,6 +12,7 @@ import pytest
 
 from tests.catalog.kit import training_body
 from tests.demo_process import running_demo
+from tests.operators import totp_code
 
 
 @pytest.fixture
@@ -41,8 +42,8 @@ def test_demo_answers_and_the_printed_admin_login_works(demo):
     assert "Database: sqlite" in printed
     assert "GET /healthz" not in printed  # server logs go to the log file, not the terminal
     assert f"http://127.0.0.1:{port}/admin/" in printed
-    username, password = re.search(
-        r"program admin \(Django admin\): (\S+) / (\S+)", printed
+    username, password, totp_key = re.search(
+        r"program admin \(Django admin\): (\S+) / (\S+)  TOTP key (\S+)", printed
     ).groups()
 
     base = f"http://127.0.0.1:{port}"
@@ -58,6 +59,7 @@ def test_demo_answers_and_the_printed_admin_login_works(demo):
             "csrfmiddlewaretoken": token,
             "username": username,
             "password": password,
+            "otp_token": totp_code(totp_key),
             "next": "/admin/",
         }
     ).encode()

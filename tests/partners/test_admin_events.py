@@ -12,6 +12,7 @@ from prakerja.audit.models import AuditEvent
 from prakerja.partners.models import DeliveryAttempt, OutboundEvent
 from prakerja.partners.outbox import event_publish
 from prakerja.partners.services import partner_create
+from tests.operators import operator_login
 
 CHANGELIST = "/admin/partners/outboundevent/"
 
@@ -53,7 +54,7 @@ def staff(*permissions: str) -> Client:
         Permission.objects.filter(content_type__app_label="partners", codename__in=permissions)
     )
     client = Client()
-    client.force_login(user)
+    operator_login(client, user)
     return client
 
 

@@ -11,6 +11,7 @@ from prakerja.common.actors import Actor
 from prakerja.common.crypto import decrypt
 from prakerja.partners.models import Partner
 from prakerja.partners.services import partner_create, partner_secret_add
+from tests.operators import operator_login
 
 pytestmark = pytest.mark.django_db
 ADMIN = Actor.system("tests")
@@ -19,7 +20,7 @@ ADMIN = Actor.system("tests")
 @pytest.fixture
 def staff(client: Client) -> Client:
     user = User.objects.create_superuser("pmo", "pmo@prakerja.example", "rahasia-panjang-1")
-    client.force_login(user)
+    operator_login(client, user)
     return client
 
 

@@ -24,6 +24,7 @@ from prakerja.registration.exclusions import (
 )
 from prakerja.registration.models import ExclusionEntry, ExclusionImport
 from prakerja.registration.nik import make_nik
+from tests.operators import operator_login
 
 A = make_nik("32.01.01", datetime.date(1990, 8, 15), "M", 1)  # 3201011508900001
 B = make_nik("32.01.01", datetime.date(1992, 3, 2), "F", 7)  # 3201014203920007
@@ -466,7 +467,7 @@ def test_imports_cannot_be_added_or_changed_through_the_admin(admin_client, admi
 def test_a_user_without_permission_cannot_upload(client, django_user_model, admin_urls):
     # given a staff user without the exclusion permissions
     user = django_user_model.objects.create_user("staff", password="x", is_staff=True)
-    client.force_login(user)
+    operator_login(client, user)
     upload = SimpleUploadedFile("list.csv", f"nik\n{A}\n".encode(), "text/csv")
 
     # when they post a list, then it is refused and nothing is written

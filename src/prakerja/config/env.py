@@ -65,6 +65,12 @@ TABLE: tuple[EnvVar, ...] = (
         "Send session and CSRF cookies over HTTPS only (true behind TLS in production).",
     ),
     EnvVar(
+        "PRAKERJA_OPERATOR_OTP",
+        "true",
+        "Operators sign in to the console with a second factor (TOTP). `false` only for local "
+        "debugging, never in production.",
+    ),
+    EnvVar(
         "PRAKERJA_LANGUAGE",
         "id",
         "Default language of pages and messages: `id` (Bahasa Indonesia) or `en`.",

@@ -16,13 +16,16 @@ DEBUG = env.get_bool("PRAKERJA_DEBUG")
 ALLOWED_HOSTS = env.get_list("PRAKERJA_ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "prakerja.console.admin_app.ConsoleAdminConfig",  # the admin on a site demanding the second factor
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "prakerja.audit",
     "prakerja.ledger",
     "prakerja.waves",
@@ -50,6 +53,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "prakerja.console.middleware.OperatorAuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "prakerja.common.middleware.ApplicationErrorMiddleware",
@@ -123,6 +128,13 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise reads it at start
 WHITENOISE_USE_FINDERS = True  # the demo serves app static files without a collectstatic step
 MEDIA_ROOT = DATA_DIR / "media"
 
+# Operators sign in with a second factor (TOTP); false only for local debugging.
+OPERATOR_OTP = env.get_bool("PRAKERJA_OPERATOR_OTP")
+OTP_TOTP_ISSUER = "Prakerja"
+# Nobody reads an operator's key back from the admin (the auditor views devices): shown once only,
+# when `prakerja operators` enrols it.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 SESSION_COOKIE_SECURE = env.get_bool("PRAKERJA_SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SESSION_COOKIE_HTTPONLY = True
@@ -181,6 +193,8 @@ PERIODIC_JOBS = {
     "payment-accounts-check": ("prakerja.incentives.payment_accounts_check_due", 300),
     # Last month's statements per platform, prepared on the first run after the month ends.
     "settlements-prepare-due": ("prakerja.orders.settlements_prepare_due", 3600),
+    # The dashboards' daily facts: the days touched since the last refresh, recomputed.
+    "dashboards-facts-refresh": ("prakerja.dashboards.facts_refresh", 300),
 }
 CELERY_BEAT_SCHEDULE = {
     name: {"task": task, "schedule": float(seconds)}

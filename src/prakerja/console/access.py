@@ -5,6 +5,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponseBase
@@ -14,8 +15,12 @@ View = Callable[..., HttpResponseBase]
 
 
 def operator_verified(request: HttpRequest) -> bool:
-    """True when the operator has passed the second factor in this session."""
-    return True
+    """True when the operator has passed the second factor in this session (django_otp's
+    middleware remembers the device); always, if PRAKERJA_OPERATOR_OTP turned the factor off."""
+    if not getattr(settings, "OPERATOR_OTP", True):
+        return True
+    is_verified = getattr(request.user, "is_verified", None)
+    return bool(is_verified is not None and is_verified())
 
 
 def is_operator(request: HttpRequest) -> bool:

@@ -1,3 +1,6 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from prakerja.dashboards.public_views import transparency
+
+app_name = "transparency"
+urlpatterns = [path("", transparency, name="index")]

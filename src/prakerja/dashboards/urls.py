@@ -1,3 +1,9 @@
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from prakerja.dashboards.views import dashboard_page, dashboards_index
+
+app_name = "dashboards"
+urlpatterns = [
+    path("", dashboards_index, name="index"),
+    path("<slug:slug>/", dashboard_page, name="page"),
+]

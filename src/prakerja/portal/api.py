@@ -621,3 +621,4 @@ def order_review_put(request: HttpRequest, order_id: int, payload: ReviewIn) -> 
 participant_api.add_router("/trainings", "prakerja.catalog.participant_api.router")
 # GET /me/incentives, POST /me/payment-account, POST /me/surveys/{sequence}
 participant_api.add_router("/me", "prakerja.incentives.participant_api.router", auth=BearerToken())
+participant_api.add_router("/me", "prakerja.grievances.participant_api.router", auth=BearerToken())

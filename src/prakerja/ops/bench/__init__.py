@@ -39,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, int]] = {
     "partner-api": ("prakerja.ops.bench.partner_api", 2 * 10**4),
     "orders": ("prakerja.ops.bench.orders", 2 * 10**5),
     "disbursement": ("prakerja.ops.bench.disbursement", 8 * 10**4),
+    "dashboards": ("prakerja.ops.bench.dashboards", 20),
 }
 
 

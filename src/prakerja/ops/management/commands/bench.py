@@ -31,6 +31,12 @@ class Command(BaseCommand):
             help="Worker processes taking the chunks, for benchmarks of batch work (orders).",
         )
         parser.add_argument("--keep-db", action="store_true", help="Keep the scratch database.")
+        parser.add_argument(
+            "--in-place",
+            action="store_true",
+            help="Run in the configured database, on the data it holds (benchmarks that read: "
+            "dashboards), instead of a scratch database.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["name"]
@@ -43,6 +49,12 @@ class Command(BaseCommand):
         def log(line: str) -> None:
             print(f"[bench {name}] {line}", file=sys.stderr, flush=True)
 
+        if options["in_place"]:
+            if "in_place" not in inspect.signature(run).parameters:
+                raise CommandError(f"--in-place does not apply to the {name} benchmark")
+            result = run(n, log, in_place=True, **settings)
+            self.stdout.write(json.dumps(result.as_contract(name, n)))
+            return
         with scratch_database(keep=options["keep_db"]) as database:
             log(f"scratch database {database}")
             result = run(n, log, **settings)

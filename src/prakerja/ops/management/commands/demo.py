@@ -78,7 +78,7 @@ class Command(BaseCommand):
             f"  SMS inbox (sandbox):     http://127.0.0.1:{sandbox_port('sms')}/inbox",
             f"  Participant API:         {base}/api/v1/docs",
             "Logins:",
-            *(f"  {login.role}: {login.username} / {login.password}" for login in logins),
+            *(f"  {login}" for login in logins),
             *program_lines,
             *sandbox_lines,
             f"Logs: {supervisor.log_dir}/",
