@@ -8,6 +8,7 @@ from django.db import connection
 
 from prakerja.catalog.demo import demo_catalog_seed
 from prakerja.config import env
+from prakerja.dashboards.facts import facts_refresh
 from prakerja.incentives.demo import demo_books_fill, demo_institutions_seed
 from prakerja.integrations.bank import bank_urls
 from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module, sandbox_port
@@ -39,6 +40,8 @@ class Command(BaseCommand):
         )
         program_lines += _demo_platform_sandbox()
         demo_institutions_seed()
+        # Every dashboard has figures on first start; the scheduler refreshes them from then on.
+        facts_refresh()
         connection.close()  # the children open their own connections
 
         base = f"http://{options['host']}:{options['port']}"
