@@ -1,4 +1,3 @@
-
 """The admin index's way to the dashboards: an entry "Dashboards" (for operators who may view
 them) whose list leads to /console/dashboards/. No admin template is overridden."""
 

@@ -4,22 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ConsoleAccess',
+            name="ConsoleAccess",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
             ],
             options={
-                'permissions': [('view_dashboards', 'Can view and export the dashboards'), ('view_audit_log', 'Can view the audit log'), ('lookup_participant', "Can look up a participant's record (masked)"), ('unmask_personal_data', "Can unmask a participant's personal data (audited)")],
-                'managed': False,
-                'default_permissions': (),
+                "permissions": [
+                    ("view_dashboards", "Can view and export the dashboards"),
+                    ("view_audit_log", "Can view the audit log"),
+                    ("lookup_participant", "Can look up a participant's record (masked)"),
+                    ("unmask_personal_data", "Can unmask a participant's personal data (audited)"),
+                ],
+                "managed": False,
+                "default_permissions": (),
             },
         ),
     ]
