@@ -96,10 +96,10 @@ def run(n: int, log: Callable[[str], None]) -> BenchResult:
         extra={
             "database": connection.vendor,
             "queries": len(mix),
-            "p50_ms": round(_percentile(system, 50), 2),
-            "p95_ms": round(p95, 2),
-            "limit_p50_ms": round(_percentile(limit, 50), 2),
-            "limit_p95_ms": round(limit_p95, 2),
+            "p50_ms": round(_percentile(system, 50), 3),
+            "p95_ms": round(p95, 3),
+            "limit_p50_ms": round(_percentile(limit, 50), 3),
+            "limit_p95_ms": round(limit_p95, 3),
             "p95_ratio_to_limit": round(p95 / limit_p95, 3) if limit_p95 else None,
             "p95_ms_by_kind": {
                 kind: [
