@@ -5,12 +5,10 @@ device data); a PDF is kept as sent, and served only as a download. The bytes ar
 database, like the pending selfie, so any web machine can serve them.
 """
 
-import io
 import os
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
-
+from prakerja.common.images import NotAPicture, jpeg_without_metadata
 from prakerja.grievances.errors import ComplaintAttachmentInvalid
 
 ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
@@ -49,14 +47,7 @@ def attachment_checked(data: bytes, name: str) -> Attachment:
     if data.startswith(b"%PDF-"):
         return Attachment(data=data, name=_safe_name(name, ".pdf"), content_type="application/pdf")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format not in ("JPEG", "PNG"):
-                raise _refuse("ATTACHMENT_FORMAT")
-            image.load()
-            clean = Image.new("RGB", image.size)
-            clean.paste(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        jpeg = jpeg_without_metadata(data)
+    except NotAPicture:
         raise _refuse("ATTACHMENT_FORMAT") from None
-    out = io.BytesIO()
-    clean.save(out, format="JPEG", quality=85)
-    return Attachment(data=out.getvalue(), name=_safe_name(name, ".jpg"), content_type="image/jpeg")
+    return Attachment(data=jpeg, name=_safe_name(name, ".jpg"), content_type="image/jpeg")

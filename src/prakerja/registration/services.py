@@ -4,7 +4,6 @@ gateway happen in tasks queued on commit, so a slow or broken partner never hold
 
 import contextlib
 import datetime
-import io
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -16,11 +15,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
 
 from prakerja.common import crypto
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from prakerja.common.images import NotAPicture, jpeg_without_metadata
 from prakerja.common.timeutil import WIB
 from prakerja.integrations.population import RegistryUnavailable, population_registry
 from prakerja.registration import notify
@@ -588,17 +587,9 @@ def stripped_image(data: bytes) -> bytes:
     if len(data) > SELFIE_MAX_BYTES or not data:
         raise SelfieInvalid(details={"selfie": "SELFIE_TOO_LARGE" if data else "SELFIE_EMPTY"})
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.format not in ("JPEG", "PNG"):
-                raise SelfieInvalid(details={"selfie": "SELFIE_FORMAT"})
-            image.load()
-            clean = Image.new("RGB", image.size)
-            clean.paste(image.convert("RGB"))
-    except (UnidentifiedImageError, OSError):
+        return jpeg_without_metadata(data)
+    except NotAPicture:
         raise SelfieInvalid(details={"selfie": "SELFIE_FORMAT"}) from None
-    out = io.BytesIO()
-    clean.save(out, format="JPEG", quality=85)
-    return out.getvalue()
 
 
 def face_submit(*, registrant: Registrant, image: bytes) -> Registrant:
