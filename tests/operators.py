@@ -3,9 +3,25 @@
 
 from typing import Any
 
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+
+
+def staff_user(username: str, *permissions: str, staff: bool = True, active: bool = True) -> Any:
+    """A user holding exactly `permissions` ("grievances.view_complaint", …), read back fresh so
+    no permission cache is carried over."""
+    user = User.objects.create_user(username, f"{username}@prakerja.example", "rahasia-panjang-1")
+    user.is_staff = staff
+    user.is_active = active
+    user.save()
+    for name in permissions:
+        app_label, codename = name.split(".")
+        user.user_permissions.add(
+            Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        )
+    return User.objects.get(pk=user.pk)
 
 
 def operator_device(user: Any) -> TOTPDevice:

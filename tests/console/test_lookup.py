@@ -18,7 +18,7 @@ from prakerja.console.middleware import ACTION_EVENT
 from prakerja.registration.models import Registrant
 from prakerja.waves.cards import luhn_check_digit, luhn_valid
 from prakerja.waves.models import Participant
-from tests.operators import operator_login
+from tests.operators import operator_login, staff_user
 from tests.orders.kit import credited
 from tests.waves.factory import verified
 
@@ -33,14 +33,7 @@ REASON = "Pengaduan #12: peserta menelepon, cocokkan nomor ponsel"
 def operator(username: str, *codenames: str) -> Client:
     """A staff user with exactly these console permissions, signed in with the second factor (a
     TOTP device remembered in the session, as django_otp's login does)."""
-    user = User.objects.create_user(username, f"{username}@prakerja.example", "rahasia-panjang-1")
-    user.is_staff = True
-    user.save()
-    permissions = Permission.objects.filter(
-        content_type__app_label="console", codename__in=codenames
-    )
-    assert permissions.count() == len(codenames)
-    user.user_permissions.set(permissions)
+    user = staff_user(username, *(f"console.{codename}" for codename in codenames))
     return operator_login(Client(), user)
 
 

@@ -20,17 +20,11 @@ from prakerja.dashboards.views import DASHBOARDS
 from prakerja.registration.models import Registrant
 from prakerja.waves.models import Participant
 from tests.dashboards.scenario import scheme_2020, simulate
+from tests.operators import operator_login
 
 SLUGS = [d.slug for d in DASHBOARDS]
 CELL = re.compile(r'<td class="field-[^"]*" data-value="([^"]*)">')
 ROW = re.compile(r"<tr( class=\"total\")?>(.*?)</tr>", re.S)
-
-
-def login_operator(client, user):
-    """The one place tests sign an operator in (with the console's second factor)."""
-    from tests.operators import operator_login
-
-    return operator_login(client, user)
 
 
 def operator(django_user_model, *, may_view: bool):
@@ -78,20 +72,20 @@ def test_anonymous_is_sent_to_sign_in(client, db, url_index):
 
 @pytest.mark.parametrize("url_index", range(1 + len(SLUGS)))
 def test_operator_without_the_permission_is_refused(client, django_user_model, url_index):
-    login_operator(client, operator(django_user_model, may_view=False))
+    operator_login(client, operator(django_user_model, may_view=False))
     assert client.get(urls()[url_index]).status_code == 403
     assert client.get(urls()[url_index] + "?format=csv").status_code == 403
 
 
 @pytest.mark.parametrize("url_index", range(1 + len(SLUGS)))
 def test_operator_with_the_permission_sees_the_page(client, django_user_model, url_index):
-    login_operator(client, operator(django_user_model, may_view=True))
+    operator_login(client, operator(django_user_model, may_view=True))
     response = client.get(urls()[url_index])
     assert response.status_code == 200
 
 
 def test_the_admin_index_leads_to_the_dashboards(client, django_user_model):
-    login_operator(client, operator(django_user_model, may_view=True))
+    operator_login(client, operator(django_user_model, may_view=True))
     link = reverse("admin:dashboards_dashboardslink_changelist")
     assert link in client.get(reverse("admin:index")).content.decode()
     response = client.get(link)
@@ -99,13 +93,13 @@ def test_the_admin_index_leads_to_the_dashboards(client, django_user_model):
 
 
 def test_the_admin_index_shows_no_dashboards_without_the_permission(client, django_user_model):
-    login_operator(client, operator(django_user_model, may_view=False))
+    operator_login(client, operator(django_user_model, may_view=False))
     link = reverse("admin:dashboards_dashboardslink_changelist")
     assert link not in client.get(reverse("admin:index")).content.decode()
 
 
 def test_a_start_after_the_end_is_refused_and_shows_every_day(client, django_user_model):
-    login_operator(client, operator(django_user_model, may_view=True))
+    operator_login(client, operator(django_user_model, may_view=True))
     FunnelDay.objects.create(day="2020-04-11", province_code="32", stage="registered", count=7)
     response = client.get(
         reverse("dashboards:page", kwargs={"slug": "pendaftaran"}),
@@ -137,7 +131,7 @@ def test_pages_exports_and_public_page_after_a_simulated_2020(client, django_use
     scheme_2020()
     simulate()
     facts_refresh()
-    login_operator(client, operator(django_user_model, may_view=True))
+    operator_login(client, operator(django_user_model, may_view=True))
 
     for slug in SLUGS:
         url = reverse("dashboards:page", kwargs={"slug": slug})

@@ -5,7 +5,7 @@ import datetime
 import io
 
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.test import Client
 from PIL import Image
 
@@ -14,6 +14,7 @@ from prakerja.common.actors import Actor
 from prakerja.grievances.models import Complaint, ComplaintEvent
 from prakerja.registration.models import Registrant
 from tests.operators import operator_login
+from tests.operators import staff_user as staff  # noqa: F401 - the kit's name for it
 from tests.waves.factory import verified
 
 PASSWORD = "Rahasia-Sekali-2020"
@@ -59,20 +60,6 @@ def gif() -> bytes:
 
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-def staff(username: str, *permissions: str, staff: bool = True, active: bool = True) -> User:
-    """A user holding exactly `permissions` ("grievances.view_complaint", …)."""
-    user = User.objects.create_user(username, f"{username}@prakerja.example", "rahasia-panjang-1")
-    user.is_staff = staff
-    user.is_active = active
-    user.save()
-    for name in permissions:
-        app_label, codename = name.split(".")
-        user.user_permissions.add(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
-    return User.objects.get(pk=user.pk)  # a fresh object: no cached permissions
 
 
 def console_client(user: User) -> Client:
