@@ -68,6 +68,10 @@ WAIT_LIMIT_S = 3600
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
+        # Statistics kept fresh inside a step too: the first day of each table (a whole day's
+        # registrants, then the first wave's orders) grows it from nothing, and planned as empty
+        # each chunk's UPDATE … FROM its JSON rows scanned the whole table once per row.
+        autovacuum_stand_in(vacuum=False)
         yield items[start : start + size]
 
 
@@ -580,20 +584,22 @@ def _institutions() -> dict[str, Partner]:
 
 
 AUTOVACUUM_NAPTIME_S = 30.0
-_autovacuum_last = [-AUTOVACUUM_NAPTIME_S]
+# When each kind of call (between steps with vacuum, inside them without) last did its work.
+_autovacuum_last = {True: -AUTOVACUUM_NAPTIME_S, False: -AUTOVACUUM_NAPTIME_S}
 
 
-def autovacuum_stand_in() -> None:
+def autovacuum_stand_in(*, vacuum: bool = True) -> None:
     """PostgreSQL's autovacuum, where the database runs without it (this machine's does): at most
     every AUTOVACUUM_NAPTIME_S of wall-clock time, analyze each table once a tenth of it changed
-    and vacuum it once a fifth is dead rows, autovacuum's own default thresholds. Without fresh
-    statistics the planner keeps treating tables that grew from nothing as empty, and the days
-    slow down as they fill."""
-    if connection.vendor != "postgresql":
+    and (with `vacuum`, between steps) vacuum it once a fifth is dead rows, autovacuum's own
+    default thresholds. Without fresh statistics the planner keeps treating tables that grew from
+    nothing as empty, and the days slow down as they fill. Never inside a transaction: VACUUM
+    cannot run there, and an ANALYZE would keep its lock to the transaction's end."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
         return
-    if time.monotonic() - _autovacuum_last[0] < AUTOVACUUM_NAPTIME_S:
+    if time.monotonic() - _autovacuum_last[vacuum] < AUTOVACUUM_NAPTIME_S:
         return
-    _autovacuum_last[0] = time.monotonic()
+    _autovacuum_last[vacuum] = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute("SHOW autovacuum")
         if cursor.fetchone()[0] == "on":
@@ -602,7 +608,7 @@ def autovacuum_stand_in() -> None:
             "SELECT relname, n_live_tup, n_dead_tup, n_mod_since_analyze FROM pg_stat_user_tables"
         )
         for name, live, dead, modified in cursor.fetchall():
-            if dead > 50 + 0.2 * live:
+            if vacuum and dead > 50 + 0.2 * live:
                 cursor.execute(f'VACUUM (ANALYZE) "{name}"')
             elif modified > 50 + 0.1 * live:
                 cursor.execute(f'ANALYZE "{name}"')
