@@ -86,3 +86,15 @@ def admin_client(db, admin_user):  # type: ignore[no-untyped-def]
     from tests.operators import operator_login
 
     return operator_login(Client(), admin_user)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    from tests.demo_process import LEFT_TO_SQLITE
+
+    if LEFT_TO_SQLITE:
+        terminalreporter.write_sep("-", "demo tests left to the run on SQLite")
+        terminalreporter.write_line(
+            f"{len(LEFT_TO_SQLITE)} test(s) that start `prakerja demo` were skipped: they start it "
+            "on the embedded SQLite default whatever DATABASE_URL says, so they run in the suite's "
+            "run on SQLite (CI runs both)."
+        )
