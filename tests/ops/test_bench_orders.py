@@ -50,7 +50,18 @@ def test_bench_orders_buys_redeems_and_completes_every_order_against_the_raw_cop
     ) == (400, 800, 1600, 400, 1200)
     assert result["platforms"] == 8
     assert set(result["phases"]) == {"purchase", "redeem", "complete"}
-    assert set(result["limit_phases"]) == {"orders", "transactions", "legs", "commit"}
+    assert set(result["limit_phases"]) == {
+        "orders",
+        "transactions",
+        "legs",
+        "events",
+        "audit_events",
+        "commit",
+    }
+    without_events = sum(result["limit_phases"][k] for k in ("orders", "transactions", "legs"))
+    assert result["ratio_to_orders_and_ledger_only"] == pytest.approx(
+        result["seconds"] / (without_events + result["limit_phases"]["commit"]), rel=0.01
+    )
     assert result["seconds"] == pytest.approx(sum(result["phases"].values()), abs=0.01)
     assert result["ratio_to_limit"] == pytest.approx(
         result["seconds"] / result["limit_seconds"], rel=0.01
