@@ -31,7 +31,6 @@ from typing import Any
 from django.db import connection
 
 from prakerja.catalog.models import Institution, Training, TrainingStatus, TrainingTextBand
-from prakerja.common.prepared import prepared_rows
 
 SHINGLE_WORDS = 3
 NEAR_DUPLICATE_SIMILARITY = 0.9
@@ -200,7 +199,9 @@ def near_duplicates(text: Text, *, exclude_id: int | None = None) -> set[int]:
         TrainingStatus.WITHDRAWN.value,
         exclude_id or 0,
     ]
-    rows = prepared_rows(_CANDIDATES_SQL, params)
+    with connection.cursor() as cursor:
+        cursor.execute(_CANDIDATES_SQL, params)
+        rows = cursor.fetchall()
     found: set[int] = set()
     for pk, institution_name, title, description in rows:
         theirs = words(f"{title} {description}")

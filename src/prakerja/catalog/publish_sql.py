@@ -3,8 +3,7 @@ and writes the rows): the lock on the body's institution that every training ups
 and a new training's insert.
 
 Written once at import rather than built by the ORM on each call, since compiling the ORM's
-statements cost more than running them, and prepared on PostgreSQL (common/prepared.py), since
-parsing and planning them did too. They write what the ORM would: the same columns, each value
+statements cost more than running them. They write what the ORM would: the same columns, each value
 adapted by its model field.
 """
 
@@ -12,11 +11,9 @@ from typing import Any
 
 from django.db import connection
 
-from prakerja.audit.models import AuditEvent
 from prakerja.audit.services import AUDIT_COLUMNS, AUDIT_TABLE, audit_insert
 from prakerja.catalog import flags
 from prakerja.catalog.models import Institution, Training, TrainingTextBand
-from prakerja.common.prepared import prepared_rows
 
 _TRAINING = Training._meta.db_table
 _COLUMNS = [f for f in Training._meta.concrete_fields if not f.primary_key]
@@ -36,23 +33,14 @@ _INSERT = (
     "ON CONFLICT (platform_id, external_id) DO NOTHING RETURNING id"
 )
 
-
-def _audit_value(column: str) -> str:
-    # In a SELECT list a parameter's type comes from its cast alone (prepared statements).
-    if column == "subject_id":
-        return "t.id::text"
-    field = next(f for f in AuditEvent._meta.concrete_fields if f.column == column)
-    return f"%s::{field.cast_db_type(connection)}"
-
-
 # PostgreSQL: the training, its band keys and its audit event in one statement (data-modifying
 # CTEs, two round trips fewer); none of them when the training exists.
 _INSERT_WITH_BANDS_AND_AUDIT = (
     f"WITH t AS ({_INSERT}), "  # noqa: S608
     f"b AS (INSERT INTO {TrainingTextBand._meta.db_table} (training_id, category, key) "
-    "SELECT t.id, %s::text, k.key FROM t, unnest(%s::bigint[]) AS k(key)), "
+    "SELECT t.id, %s, k.key FROM t, unnest(%s::bigint[]) AS k(key)), "
     f"a AS (INSERT INTO {AUDIT_TABLE} ({', '.join(AUDIT_COLUMNS)}) SELECT "
-    + ", ".join(_audit_value(column) for column in AUDIT_COLUMNS)
+    + ", ".join("t.id::text" if column == "subject_id" else "%s" for column in AUDIT_COLUMNS)
     + " FROM t) SELECT id FROM t"
 )
 
@@ -66,31 +54,32 @@ def institution_locked(
     sql = _INSTITUTION_LOCKED
     if connection.features.has_select_for_update:
         sql += " FOR UPDATE"
-    rows = prepared_rows(
-        sql, [platform_id, training_external_id, platform_id, institution_external_id]
-    )
-    if not rows:
-        return None
-    row = rows[0]
-    return row[0], row[1], bool(row[2]), bool(row[3])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql, [platform_id, training_external_id, platform_id, institution_external_id]
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], bool(row[2]), bool(row[3]))
 
 
 def training_insert(training: Training, *, audit: dict[str, Any]) -> bool:
     """Insert an unsaved training (it gets its id) with its band keys and the audit event `audit`
     (an audit_row whose subject_id becomes the new id); False when the training exists."""
     values = [f.get_db_prep_save(getattr(training, f.attname), connection) for f in _COLUMNS]
-    if connection.vendor == "postgresql":
-        keys = flags.band_keys(flags.shingles(training.title, training.description))
-        audit_values = [audit[column] for column in AUDIT_COLUMNS if column != "subject_id"]
-        rows = prepared_rows(
-            _INSERT_WITH_BANDS_AND_AUDIT,
-            [*values, training.category, flags.int_array(keys), *audit_values],
-        )
-    else:
-        rows = prepared_rows(_INSERT, values)
-    if not rows:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            keys = flags.band_keys(flags.shingles(training.title, training.description))
+            audit_values = [audit[column] for column in AUDIT_COLUMNS if column != "subject_id"]
+            cursor.execute(
+                _INSERT_WITH_BANDS_AND_AUDIT,
+                [*values, training.category, flags.int_array(keys), *audit_values],
+            )
+        else:
+            cursor.execute(_INSERT, values)
+        row = cursor.fetchone()
+    if row is None:
         return False
-    training.pk = rows[0][0]
+    training.pk = row[0]
     training._state.adding = False
     training._state.db = connection.alias
     if connection.vendor != "postgresql":

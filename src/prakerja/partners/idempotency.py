@@ -20,7 +20,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from prakerja.common.errors import ApplicationError, IdempotencyKeyReused, ValidationFailed
-from prakerja.common.prepared import prepared_rows
 from prakerja.partners.models import IdempotentCall, Partner
 
 KEEP = datetime.timedelta(hours=24)
@@ -74,16 +73,17 @@ def _claim(*, partner: Partner, external_id: str, fingerprint: str) -> Idempoten
     key makes this wait until it commits, then find its row."""
     now = timezone.now()
     table = IdempotentCall._meta.db_table
-    rows = prepared_rows(
-        f"INSERT INTO {table} "  # noqa: S608 (the model's own table name)
-        "(partner_id, external_id, request_hash, status_code, response_body, created_at) "
-        "VALUES (%s, %s, %s, 0, '', %s) "
-        "ON CONFLICT (partner_id, external_id) DO NOTHING RETURNING id",
-        [partner.pk, external_id, fingerprint, connection.ops.adapt_datetimefield_value(now)],
-    )
-    if not rows:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} "  # noqa: S608 (the model's own table name)
+            "(partner_id, external_id, request_hash, status_code, response_body, created_at) "
+            "VALUES (%s, %s, %s, 0, '', %s) "
+            "ON CONFLICT (partner_id, external_id) DO NOTHING RETURNING id",
+            [partner.pk, external_id, fingerprint, connection.ops.adapt_datetimefield_value(now)],
+        )
+        row = cursor.fetchone()
+    if row is None:
         return None
-    row = rows[0]
     return IdempotentCall(
         pk=row[0],
         partner=partner,
@@ -98,11 +98,12 @@ def _claim(*, partner: Partner, external_id: str, fingerprint: str) -> Idempoten
 def _answer_store(call: IdempotentCall) -> None:
     """The claimed row's answer, by one UPDATE written once (what save(update_fields=…) sends,
     without its Python on the hot path of every partner call)."""
-    prepared_rows(
-        f"UPDATE {IdempotentCall._meta.db_table} "  # noqa: S608 (the model's own table name)
-        "SET status_code = %s, response_body = %s WHERE id = %s",
-        [call.status_code, call.response_body, call.pk],
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {IdempotentCall._meta.db_table} "  # noqa: S608 (the model's own table name)
+            "SET status_code = %s, response_body = %s WHERE id = %s",
+            [call.status_code, call.response_body, call.pk],
+        )
 
 
 def idempotent_calls_prune() -> int:
