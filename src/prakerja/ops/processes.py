@@ -51,6 +51,18 @@ class Supervisor:
         self.log_dir = log_dir
         log_dir.mkdir(parents=True, exist_ok=True)
 
+    def __enter__(self) -> "Supervisor":
+        # SIGTERM as Ctrl-C from the first child on: a demo stopped while it is still starting its
+        # children (or failing to) stops those it started instead of leaving them running.
+        self._previous_sigterm = signal.signal(signal.SIGTERM, _interrupt)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.stop()
+        finally:
+            signal.signal(signal.SIGTERM, self._previous_sigterm)
+
     def start(self, service: Service) -> None:
         service.log_path = self.log_dir / f"{service.name}.log"
         with service.log_path.open("ab") as log:
@@ -67,7 +79,7 @@ class Supervisor:
 
     def wait(self) -> None:
         """Block until one child exits or we are asked to stop (Ctrl-C or SIGTERM)."""
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             while all(s.process is not None and s.process.poll() is None for s in self.services):
                 time.sleep(0.5)
@@ -86,3 +98,7 @@ class Supervisor:
                     service.process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     service.process.kill()
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt

@@ -12,7 +12,7 @@ from prakerja.dashboards.facts import facts_refresh
 from prakerja.incentives.demo import demo_books_fill, demo_institutions_seed
 from prakerja.integrations.bank import bank_urls
 from prakerja.integrations.sandboxes import SANDBOXES, sandbox_module, sandbox_port
-from prakerja.ops.demo import demo_seed
+from prakerja.ops.demo import Login, demo_seed
 from prakerja.ops.demo_program import demo_program_seed
 from prakerja.ops.processes import Service, Supervisor, prakerja_argv
 from prakerja.simulation.demo import demo_simulation_seed
@@ -47,7 +47,22 @@ class Command(BaseCommand):
         base = f"http://{options['host']}:{options['port']}"
         # Links in emails point at this demo's own address unless one is configured.
         os.environ.setdefault("PRAKERJA_PUBLIC_URL", base)
-        supervisor = Supervisor(settings.DATA_DIR / "logs")
+        # Leaving the block (stopped, or a child that would not start) stops every child started.
+        with Supervisor(settings.DATA_DIR / "logs") as supervisor:
+            try:
+                self._serve(supervisor, base, options, logins, program_lines)
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM before everything had started
+                self.stdout.write("Stopped. / Dihentikan.")
+
+    def _serve(
+        self,
+        supervisor: Supervisor,
+        base: str,
+        options: dict[str, Any],
+        logins: list[Login],
+        program_lines: list[str],
+    ) -> None:
+        """Start the sandboxes, the web server and the scheduler, print where they are, and wait."""
         sandbox_lines: list[str] = []
         for name in SANDBOXES:
             sandbox = sandbox_module(name)
