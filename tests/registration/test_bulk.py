@@ -117,15 +117,21 @@ def walk_per_item(
     return outcome
 
 
-def walk_bulk(cast: list[tuple[Person, dict[str, Any]]]) -> list[object]:
+def walk_bulk(cast: list[tuple[Person, dict[str, Any]]], *, folded: bool = False) -> list[object]:
+    """Everyone through the bulk steps; `folded`: the registry's answers written with the email
+    and the selfie's verdict with the phone (the registry's step then finds nothing to do)."""
     result = registrants_sign_up_bulk(
         people=[bulk_sign_up(person, **overrides) for person, overrides in cast], actor=ACTOR
     )
     ids = [item for item in result if isinstance(item, int)]
-    emails_verify_bulk(registrant_ids=ids, actor=ACTOR)
-    registry_check_bulk(registrant_ids=ids)
-    phones_verify_bulk(registrant_ids=ids, actor=ACTOR)
-    faces_check_bulk(registrant_ids=ids, image=SELFIE)
+    assert emails_verify_bulk(registrant_ids=ids, actor=ACTOR, registry=folded) == 11
+    assert registry_check_bulk(registrant_ids=ids) == (0 if folded else 11)
+    selfie = SELFIE if folded else None
+    assert phones_verify_bulk(registrant_ids=ids, actor=ACTOR, selfie=selfie) == 7
+    if folded:  # everyone has submitted their one selfie: a second would retry the mismatch
+        assert not Registrant.objects.filter(face_reason="AWAITING_SELFIE").exists()
+    else:
+        assert faces_check_bulk(registrant_ids=ids, image=SELFIE) == 4
     return [
         ("refused", item.code, item.error.details) if isinstance(item, Refused) else item
         for item in result
@@ -248,9 +254,9 @@ def the_cast(people: People, registry: FakeRegistry) -> list[tuple[Person, dict[
     ]
 
 
-@pytest.mark.parametrize("chunk", [1000, 3])
+@pytest.mark.parametrize(("chunk", "folded"), [(1000, False), (3, False), (1000, True), (3, True)])
 def test_bulk_leaves_what_the_per_item_services_leave(
-    chunk, people, registry, sms, django_capture_on_commit_callbacks, monkeypatch
+    chunk, folded, people, registry, sms, django_capture_on_commit_callbacks, monkeypatch
 ):
     cast = the_cast(people, registry)
     monkeypatch.setattr(bulk, "CHUNK_MAX", chunk)  # chunks of 3: duplicates across chunks too
@@ -259,7 +265,7 @@ def test_bulk_leaves_what_the_per_item_services_leave(
         expected = snapshot()
     before = (len(mail.outbox), len(sms.sent), OneTimeCode.objects.count())
 
-    done = by_nik(walk_bulk(cast))
+    done = by_nik(walk_bulk(cast, folded=folded))
 
     assert done == per_item
     assert snapshot() == expected
@@ -654,3 +660,47 @@ def test_the_statements_per_chunk_do_not_grow_with_the_chunk(people, registry):
     small = statements(10)
     assert statements(50) == small
     assert max(small) <= 12
+
+
+def test_folded_steps_leave_what_the_registry_did_not_answer_to_its_own_steps(people, registry):
+    """While the registry is down, the email step with `registry` leaves the NIK waiting exactly as
+    the email step alone does, and the phone step with a selfie leaves the face awaiting it: the
+    steps of their own then finish them, with the same rows as the unfolded walk."""
+    cast = [people.make(), people.make(face_ok=False)]
+    with rolled_back():
+        ids = walk_through_phone(people, cast)
+        assert faces_check_bulk(registrant_ids=ids, image=SELFIE) == 2
+        expected = snapshot()
+    ids = registrants_sign_up_bulk(people=[bulk_sign_up(p) for p in cast], actor=ACTOR)
+    registry.down = True
+    calls = registry.calls
+    assert emails_verify_bulk(registrant_ids=ids, actor=ACTOR, registry=True) == 2  # type: ignore[arg-type]
+    assert registry.calls == calls + 2
+    assert list(Registrant.objects.order_by("pk").values_list("nik_status", "nik_reason")) == [
+        ("pending", "REGISTRY_CHECKING"),
+        ("pending", "REGISTRY_CHECKING"),
+    ]
+    assert all(r.registry_retry_at is not None for r in Registrant.objects.all())
+    registry.down = False
+    assert registry_check_bulk(registrant_ids=ids) == 2  # type: ignore[arg-type]
+    registry.down = True
+    assert phones_verify_bulk(registrant_ids=ids, actor=ACTOR, selfie=SELFIE) == 2  # type: ignore[arg-type]
+    assert list(Registrant.objects.order_by("pk").values_list("face_status", "face_reason")) == [
+        ("pending", "AWAITING_SELFIE"),
+        ("pending", "AWAITING_SELFIE"),
+    ]
+    registry.down = False
+    assert faces_check_bulk(registrant_ids=ids, image=SELFIE) == 2  # type: ignore[arg-type]
+    assert snapshot() == expected
+    assert [row["face_reason"] for row in snapshot().values()] == ["", "FACE_MISMATCH"]
+
+
+def test_a_phone_step_with_an_invalid_selfie_is_refused_and_changes_nothing(people, registry):
+    person = people.make()
+    ids = registrants_sign_up_bulk(people=[bulk_sign_up(person)], actor=ACTOR)
+    emails_verify_bulk(registrant_ids=ids, actor=ACTOR, registry=True)  # type: ignore[arg-type]
+    before = counts(), snapshot()
+    with pytest.raises(services.SelfieInvalid) as refused:
+        phones_verify_bulk(registrant_ids=ids, actor=ACTOR, selfie=b"GIF89a not a photo")  # type: ignore[arg-type]
+    assert refused.value.details == {"selfie": "SELFIE_FORMAT"}
+    assert (counts(), snapshot()) == before

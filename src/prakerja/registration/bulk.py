@@ -30,7 +30,6 @@ as one JSON text per statement (common.bulk_sql).
 
 import datetime
 import functools
-import json
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -331,45 +330,114 @@ def _registrants_insert(
 # --- email ---------------------------------------------------------------------------------------
 
 
-def emails_verify_bulk(*, registrant_ids: Sequence[int], actor: Actor) -> int:
+def emails_verify_bulk(
+    *, registrant_ids: Sequence[int], actor: Actor, registry: bool = False
+) -> int:
     """`_email_passed` for many: the email layer of those whose email is pending passes and their
     NIK layer waits on the registry (REGISTRY_CHECKING, with the sweep's safety-net retry time).
-    The registry is not asked here: the caller runs `registry_check_bulk`. Returns how many
-    registrants changed."""
+    Returns how many registrants changed.
+
+    Without `registry` the registry is not asked: the caller runs `registry_check_bulk`. With it,
+    each NIK is looked up before the chunk's transaction and the answer written with the email, in
+    the same statement, as `registrant_registry_check` would write it had the check ran at once
+    (the same steps and events: NIK pending, then passed or failed); a NIK the registry does not
+    answer waits as without, for `registry_check_bulk` or the sweep. One new row version per
+    registrant instead of two: at national scale each costs an entry in every index."""
     changed = 0
     for chunk in _chunks(registrant_ids):
+        answers = _registry_answers(chunk) if registry else {}
         with transaction.atomic():
             now = timezone.now()
-            ids_sql, ids_param = _ids(chunk)
-            moved = _returning(
-                f"UPDATE {R} SET email_status = %s, email_reason = '', email_at = %s, "  # noqa: S608
-                "nik_status = %s, nik_reason = %s, nik_at = %s, registry_retry_at = %s "
-                f"WHERE id IN ({ids_sql}) AND email_status = %s AND nik_status = %s RETURNING id",
-                [
-                    OK,
-                    db_time(now),
-                    P,
-                    "REGISTRY_CHECKING",
-                    db_time(now),
-                    db_time(now + REGISTRY_SAFETY_NET),
-                    *ids_param,
-                    P,
-                    P,
-                ],
-            )
-            _record(
-                now,
-                [
-                    change
-                    for pk in sorted(moved)
-                    for change in (
-                        _Change(pk, Layer.EMAIL, OK, details={"via": "code"}, actor=actor),
-                        _Change(pk, Layer.NIK, P, "REGISTRY_CHECKING", actor=actor),
-                    )
-                ],
-            )
-            changed += len(moved)
+            changed += _emails_chunk(chunk, answers, actor, now)
     return changed
+
+
+# pk -> the NIK layer's outcome, its reason, the KK's blind index (passed) and mismatched fields.
+_Answers = dict[int, tuple[str, str, str | None, list[str]]]
+
+
+def _registry_answers(chunk: list[int]) -> _Answers:
+    """The registry's verdict on the NIK of each registrant of the chunk whose email step is due
+    (none for a NIK it could not answer). Asked outside any transaction, as per item."""
+    due = Registrant.objects.filter(pk__in=chunk, email_status=P, nik_status=P).values_list(
+        "pk", "nik_encrypted", "full_name", "birth_date"
+    )
+    registry = population_registry()
+    answers: _Answers = {}
+    for pk, nik_encrypted, full_name, birth_date in due:
+        try:
+            record = registry.lookup(crypto.decrypt(nik_encrypted))
+        except RegistryUnavailable:
+            continue
+        reason, mismatched = _nik_outcome(record, full_name, birth_date)
+        if reason:
+            answers[pk] = (NO, reason, None, mismatched)
+        else:
+            assert record is not None
+            answers[pk] = (OK, "", crypto.blind_index(record.kk_number, purpose="kk"), [])
+    return answers
+
+
+def _emails_chunk(chunk: list[int], answers: _Answers, actor: Actor, now: datetime.datetime) -> int:
+    stamp = db_time(now)
+    safety_net = db_time(now + REGISTRY_SAFETY_NET)
+    rows = []
+    for pk in chunk:
+        status, reason, kk, _ = answers.get(pk, (P, "REGISTRY_CHECKING", None, []))
+        decided = int(pk in answers)
+        rows.append([pk, status, reason, kk, decided, None if decided else safety_net])
+    source, param = json_rows(
+        (
+            ("rid", "bigint"),
+            ("status", "text"),
+            ("reason", "text"),
+            ("kk", "text"),
+            ("decided", "integer"),
+            ("retry_at", "timestamptz"),
+        ),
+        rows,
+    )
+    # A passed NIK opens the phone layer, which is still pending: it cannot move before the NIK.
+    moved = _returning(
+        f"UPDATE {R} SET email_status = %s, email_reason = '', email_at = %s, "  # noqa: S608
+        "nik_status = r.status, nik_reason = r.reason, nik_at = %s, "
+        "kk_index = COALESCE(r.kk, kk_index), "
+        "phone_status = CASE WHEN r.status = %s THEN %s ELSE phone_status END, "
+        "phone_reason = CASE WHEN r.status = %s THEN %s ELSE phone_reason END, "
+        "phone_at = CASE WHEN r.status = %s THEN %s ELSE phone_at END, "
+        "registry_attempts = CASE WHEN r.decided = 1 THEN 0 ELSE registry_attempts END, "
+        f"registry_retry_at = r.retry_at FROM {source} AS r WHERE {R}.id = r.rid "
+        f"AND {_plain('email_status')} = %s AND {_plain('nik_status')} = %s RETURNING id",
+        [
+            OK,
+            stamp,
+            stamp,
+            OK,
+            P,
+            OK,
+            "AWAITING_PHONE_CODE",
+            OK,
+            stamp,
+            *param,
+            P,
+            P,
+        ],
+    )
+    changes: list[_Change] = []
+    for pk in sorted(moved):
+        changes.append(_Change(pk, Layer.EMAIL, OK, details={"via": "code"}, actor=actor))
+        changes.append(_Change(pk, Layer.NIK, P, "REGISTRY_CHECKING", actor=actor))
+        if pk not in answers:
+            continue
+        status, reason, _, mismatched = answers[pk]
+        if status == OK:
+            changes.append(_Change(pk, Layer.NIK, OK))
+            changes.append(_Change(pk, Layer.PHONE, P, "AWAITING_PHONE_CODE"))
+        else:
+            details = {"fields": mismatched} if mismatched else None
+            changes.append(_Change(pk, Layer.NIK, NO, reason, details))
+    _record(now, changes)
+    return len(moved)
 
 
 # --- registry: NIK, and a face check that waits on it -----------------------------------------------
@@ -522,17 +590,15 @@ def _face_outcomes(
         f"AND face_reason IN {_in_list(reasons)} RETURNING id",
         [db_time(now), *param, guard["face_status"], *reasons],
     )
-    changes = []
-    for pk in sorted(moved):
-        result = matches[pk]
-        details = {"score": round(result.score, 3)}
-        if result.matched:
-            changes.append(_Change(pk, Layer.FACE, OK, details=details, actor=FACE_ACTOR))
-        else:
-            changes.append(
-                _Change(pk, Layer.FACE, NO, "FACE_MISMATCH", details=details, actor=FACE_ACTOR)
-            )
-    return changes
+    return [_face_change(pk, matches[pk]) for pk in sorted(moved)]
+
+
+def _face_change(pk: int, result: FaceResult) -> _Change:
+    """The face layer's change for the registry's verdict, as `_face_check` records it."""
+    details = {"score": round(result.score, 3)}
+    if result.matched:
+        return _Change(pk, Layer.FACE, OK, details=details, actor=FACE_ACTOR)
+    return _Change(pk, Layer.FACE, NO, "FACE_MISMATCH", details=details, actor=FACE_ACTOR)
 
 
 def _registry_later(waiting: list[_Waiting], now: datetime.datetime) -> list[_Change]:
@@ -587,19 +653,80 @@ def _backoff(attempt: int) -> int:
 # --- phone and eligibility ------------------------------------------------------------------------
 
 
-def phones_verify_bulk(*, registrant_ids: Sequence[int], actor: Actor) -> int:
+def phones_verify_bulk(
+    *, registrant_ids: Sequence[int], actor: Actor, selfie: bytes | None = None
+) -> int:
     """`phone_verify_code` for many (the codes taken as entered): the phone layer of those awaiting
     their code passes, then eligibility is decided as `_eligibility_check` decides it (UNDER_AGE,
     IN_SCHOOL, EXCLUDED with the lists' categories) and passing opens the face check
-    (AWAITING_SELFIE). Returns how many registrants changed."""
+    (AWAITING_SELFIE). Returns how many registrants changed.
+
+    With a `selfie`, those whose face check opens submit it at once: the registry compares it
+    before the chunk's transaction and the verdict is written with the phone, in the same
+    statement, as `faces_check_bulk` would write it (the same steps and events); one whose
+    comparison the registry does not answer is left awaiting the selfie, for `faces_check_bulk`.
+    An image `faces_check_bulk` refuses is refused here too (SELFIE_INVALID), before any change."""
+    clean = stripped_image(selfie) if selfie is not None else None
     changed = 0
     for chunk in _chunks(registrant_ids):
+        faces = _faces_ahead(chunk, clean) if clean is not None else {}
         with transaction.atomic():
-            changed += _phones_chunk(chunk, actor)
+            changed += _phones_chunk(chunk, actor, faces)
     return changed
 
 
-def _phones_chunk(chunk: list[int], actor: Actor) -> int:
+def _ineligible(
+    birth_date: datetime.date,
+    in_school: bool,
+    nik_index: str,
+    *,
+    min_age: int,
+    today: datetime.date,
+    excluded: dict[str, list[str]],
+) -> tuple[str, dict[str, Any]]:
+    """Why `_eligibility_check` refuses a person (empty when it does not), with the details."""
+    if age_on(birth_date, today) < min_age:
+        return "UNDER_AGE", {"min_age": min_age}
+    if in_school:
+        return "IN_SCHOOL", {}
+    if nik_index in excluded:
+        return "EXCLUDED", {"category": ", ".join(excluded[nik_index])}
+    return "", {}
+
+
+def _faces_ahead(chunk: list[int], clean: bytes) -> dict[int, FaceResult]:
+    """The registry's comparison of the selfie for each registrant of the chunk whose face check
+    the phone step is about to open (awaiting the phone code, eligible, face not yet open). Asked
+    outside any transaction, as per item; the step re-reads and decides under its lock."""
+    due = list(
+        Registrant.objects.filter(
+            pk__in=chunk,
+            phone_status=P,
+            phone_reason="AWAITING_PHONE_CODE",
+            face_status=P,
+            face_reason="WAITING_EARLIER_LAYER",
+        ).values_list("pk", "birth_date", "in_school", "nik_index", "nik_encrypted")
+    )
+    if not due:
+        return {}
+    min_age = scheme_active().min_age_years
+    today = timezone.localdate(timezone=WIB)
+    excluded = excluded_indexes(row[3] for row in due)
+    registry = population_registry()
+    faces: dict[int, FaceResult] = {}
+    for pk, birth_date, in_school, nik_index, nik_encrypted in due:
+        if _ineligible(
+            birth_date, in_school, nik_index, min_age=min_age, today=today, excluded=excluded
+        )[0]:
+            continue
+        try:
+            faces[pk] = registry.face_match(crypto.decrypt(nik_encrypted), clean)
+        except RegistryUnavailable:
+            continue
+    return faces
+
+
+def _phones_chunk(chunk: list[int], actor: Actor, faces: dict[int, FaceResult]) -> int:
     # Locked as read, so the one UPDATE below writes what was decided here.
     people = list(
         Registrant.objects.select_for_update()
@@ -619,22 +746,16 @@ def _phones_chunk(chunk: list[int], actor: Actor) -> int:
     if not people:
         return 0
     now = timezone.now()
-    scheme = scheme_active()
+    min_age = scheme_active().min_age_years
     today = timezone.localdate(timezone=WIB)
     excluded = excluded_indexes(person[3] for person in people)
     rows: list[list[Any]] = []
     changes: list[_Change] = []
     for pk, birth_date, in_school, nik_index, status, current, face_status, face_reason in people:
         changes.append(_Change(pk, Layer.PHONE, OK, actor=actor))
-        details: dict[str, Any] = {}
-        if age_on(birth_date, today) < scheme.min_age_years:
-            reason, details = "UNDER_AGE", {"min_age": scheme.min_age_years}
-        elif in_school:
-            reason = "IN_SCHOOL"
-        elif nik_index in excluded:
-            reason, details = "EXCLUDED", {"category": ", ".join(excluded[nik_index])}
-        else:
-            reason = ""
+        reason, details = _ineligible(
+            birth_date, in_school, nik_index, min_age=min_age, today=today, excluded=excluded
+        )
         outcome = NO if reason else OK
         # A re-check that changes nothing records nothing (nor does a move the table refuses).
         decided = (status, current) != (outcome, reason) and (status, outcome) in ALLOWED[
@@ -643,13 +764,18 @@ def _phones_chunk(chunk: list[int], actor: Actor) -> int:
         opens_face = (
             decided and outcome == OK and (face_status, face_reason) == (P, "WAITING_EARLIER_LAYER")
         )
-        rows.append([pk, outcome, reason, int(decided), int(opens_face)])
+        face = (P, "AWAITING_SELFIE", 0)  # (status, reason, 1 when the registry decided it)
         if decided:
             changes.append(
                 _Change(pk, Layer.ELIGIBILITY, outcome, reason, details, actor=ELIGIBILITY_ACTOR)
             )
         if opens_face:
             changes.append(_Change(pk, Layer.FACE, P, "AWAITING_SELFIE", actor=ELIGIBILITY_ACTOR))
+            if pk in faces:
+                verdict = _face_change(pk, faces[pk])
+                changes += [_submitted(pk), verdict]
+                face = (verdict.status, verdict.reason, 1)
+        rows.append([pk, outcome, reason, int(decided), int(opens_face), *face])
     source, param = json_rows(
         (
             ("rid", "bigint"),
@@ -657,21 +783,28 @@ def _phones_chunk(chunk: list[int], actor: Actor) -> int:
             ("reason", "text"),
             ("decided", "integer"),
             ("face", "integer"),
+            ("face_to", "text"),
+            ("face_why", "text"),
+            ("face_decided", "integer"),
         ),
         rows,
     )
     stamp = db_time(now)
+    # A face the registry decided is written as _face_outcomes writes it (nothing left waiting).
     moved = _returning(
         f"UPDATE {R} SET phone_status = %s, phone_reason = '', phone_at = %s, "  # noqa: S608
         "eligibility_status = CASE WHEN r.decided = 1 THEN r.status ELSE eligibility_status END, "
         "eligibility_reason = CASE WHEN r.decided = 1 THEN r.reason ELSE eligibility_reason END, "
         "eligibility_at = CASE WHEN r.decided = 1 THEN %s ELSE eligibility_at END, "
-        "face_status = CASE WHEN r.face = 1 THEN %s ELSE face_status END, "
-        "face_reason = CASE WHEN r.face = 1 THEN %s ELSE face_reason END, "
-        "face_at = CASE WHEN r.face = 1 THEN %s ELSE face_at END "
+        "face_status = CASE WHEN r.face = 1 THEN r.face_to ELSE face_status END, "
+        "face_reason = CASE WHEN r.face = 1 THEN r.face_why ELSE face_reason END, "
+        "face_at = CASE WHEN r.face = 1 THEN %s ELSE face_at END, "
+        "pending_selfie = CASE WHEN r.face_decided = 1 THEN NULL ELSE pending_selfie END, "
+        "registry_attempts = CASE WHEN r.face_decided = 1 THEN 0 ELSE registry_attempts END, "
+        "registry_retry_at = CASE WHEN r.face_decided = 1 THEN NULL ELSE registry_retry_at END "
         f"FROM {source} AS r WHERE {R}.id = r.rid AND {_plain('phone_status')} = %s "
         "AND phone_reason = %s RETURNING id",
-        [OK, stamp, stamp, P, "AWAITING_SELFIE", stamp, *param, P, "AWAITING_PHONE_CODE"],
+        [OK, stamp, stamp, stamp, *param, P, "AWAITING_PHONE_CODE"],
     )
     # Each registrant's changes stay in the order made: phone, eligibility, face.
     _record(now, [change for change in changes if change.registrant_id in moved])
@@ -852,15 +985,6 @@ def _returning(sql: str, params: list[Any]) -> dict[int, Any]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {row[0]: row[1] if len(row) > 1 else None for row in cursor.fetchall()}
-
-
-def _ids(ids: Sequence[int]) -> tuple[str, list[str]]:
-    """A list of ids as a sub-select with one JSON parameter."""
-    if connection.vendor == "postgresql":
-        return "SELECT value::bigint FROM json_array_elements_text(%s::json) AS v(value)", [
-            json.dumps(list(ids))
-        ]
-    return "SELECT value FROM json_each(%s)", [json.dumps(list(ids))]
 
 
 def _plain(column: str) -> str:
