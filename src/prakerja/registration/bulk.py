@@ -764,7 +764,8 @@ def _phones_chunk(chunk: list[int], actor: Actor, faces: dict[int, FaceResult]) 
         opens_face = (
             decided and outcome == OK and (face_status, face_reason) == (P, "WAITING_EARLIER_LAYER")
         )
-        face = (P, "AWAITING_SELFIE", 0)  # (status, reason, 1 when the registry decided it)
+        # The face layer's new status and reason, and 1 when the registry decided it.
+        face: tuple[str, str, int] = (P, "AWAITING_SELFIE", 0)
         if decided:
             changes.append(
                 _Change(pk, Layer.ELIGIBILITY, outcome, reason, details, actor=ELIGIBILITY_ACTOR)
