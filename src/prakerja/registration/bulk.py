@@ -16,9 +16,11 @@ What differs from the per-item path, on purpose:
   verifies emails and phones in bulk (it stands for people who entered their codes).
 - no password: the account gets an unusable one (these people sign in by one-time code), so no
   argon2 per sign-up; the password rule of sign-up does not apply.
-- no tasks are queued: the caller runs `registry_check_bulk` after `emails_verify_bulk`. The
+- no tasks are queued: the caller runs `registry_check_bulk` after `emails_verify_bulk`, or asks
+  `emails_verify_bulk` to write the registry's answer with the email (`registry=True`). The
   safety-net retry time `_email_passed` leaves is left too, so a registrant the caller never checks
-  is picked up by the periodic sweep.
+  is picked up by the periodic sweep. Likewise `phones_verify_bulk` can take the selfie that
+  `faces_check_bulk` would submit next (`selfie=`).
 - the email and phone layers are recorded with the caller's `actor` (the per-item service records
   the participant); the registry, eligibility and face outcomes with the same system actors.
 - the times of one chunk's changes are one instant.
