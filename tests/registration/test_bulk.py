@@ -704,3 +704,18 @@ def test_a_phone_step_with_an_invalid_selfie_is_refused_and_changes_nothing(peop
         phones_verify_bulk(registrant_ids=ids, actor=ACTOR, selfie=b"GIF89a not a photo")  # type: ignore[arg-type]
     assert refused.value.details == {"selfie": "SELFIE_FORMAT"}
     assert (counts(), snapshot()) == before
+
+
+def test_each_folded_step_again_changes_nothing(people, registry):
+    ids = walk_through(people, 3)
+    ids += walk_through(people, 1, in_registry=False)
+    steps = [
+        lambda: emails_verify_bulk(registrant_ids=ids, actor=ACTOR, registry=True),
+        lambda: phones_verify_bulk(registrant_ids=ids, actor=ACTOR, selfie=SELFIE),
+    ]
+    for step, changed in zip(steps, (4, 3), strict=True):
+        assert step() == changed
+        before = counts(), snapshot(), registry.calls
+        assert step() == 0
+        assert (counts(), snapshot(), registry.calls) == before  # nor asked the registry again
+    assert [row["face_status"] for row in snapshot().values()] == ["passed"] * 3 + ["pending"]
