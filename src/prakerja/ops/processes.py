@@ -44,7 +44,8 @@ def wait_until_up(
 
 class Supervisor:
     """Children write their output to one log file each under `log_dir`, so the terminal keeps
-    only what the person needs: URLs and logins."""
+    only what the person needs: URLs and logins. Used as a context manager: SIGTERM reads as
+    Ctrl-C inside the block, and leaving it stops every child started."""
 
     def __init__(self, log_dir: Path) -> None:
         self.services: list[Service] = []
@@ -78,15 +79,13 @@ class Supervisor:
         self.start(service)
 
     def wait(self) -> None:
-        """Block until one child exits or we are asked to stop (Ctrl-C or SIGTERM)."""
-        signal.signal(signal.SIGTERM, _interrupt)
+        """Block until one child exits or we are asked to stop (Ctrl-C or SIGTERM); leaving the
+        supervisor's block then stops the others."""
         try:
             while all(s.process is not None and s.process.poll() is None for s in self.services):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
-        finally:
-            self.stop()
 
     def stop(self) -> None:
         for service in reversed(self.services):
