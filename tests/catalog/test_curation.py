@@ -408,6 +408,11 @@ def other_institution(external_id: str, name: str) -> dict[str, Any]:
     return {"external_id": external_id, "name": name, "owned_by_platform": False}
 
 
+def check() -> int:
+    """The periodic near-duplicate check of new trainings, run now."""
+    return flags.near_duplicates_check_due()
+
+
 def test_a_new_training_is_stored_as_returned_with_its_audit_event(platform: Partner):
     """The hot path writes the rows by raw statements: they read back as the ORM wrote them."""
     training = publish(platform, "o-1", **offline_body(price_idr=950_000))
@@ -441,8 +446,18 @@ def test_a_new_training_is_stored_as_returned_with_its_audit_event(platform: Par
         "status": "pending_review",
         "price_idr": 950_000,
         "flag_price_above_outside": True,
-        "flag_near_duplicate": False,
+        "near_duplicate_checked": False,
     }
+    assert (stored.near_duplicate_checked, stored.flag_near_duplicate) == (False, False)
+    # Not compared yet: the check has not stored its band keys.
+    assert (
+        flags.near_duplicates(flags.Text("Kuliner", "LPK Lain", stored.title, stored.description))
+        == set()
+    )
+
+    assert check() == 1
+
+    assert Training.objects.filter(near_duplicate_checked=False).count() == 0
     assert flags.near_duplicates(flags.Text.of(stored)) == set()
     assert flags.near_duplicates(
         flags.Text("Kuliner", "LPK Lain", stored.title, stored.description)
@@ -458,18 +473,44 @@ def test_a_near_copy_by_another_institution_flags_both(platform: Partner):
         description=DESCRIPTION.replace("Indonesia", "Indonesia.") + " Sertifikat.",
         institution=other_institution("lpk-tiru", "LPK Tiruan"),
     )
+    assert (copy.flag_near_duplicate, copy.near_duplicate_checked) == (False, False)
 
-    assert copy.flag_near_duplicate is True
+    assert check() == 2
+
+    assert Training.objects.get(pk=copy.pk).flag_near_duplicate is True
     assert Training.objects.get(pk=original.pk).flag_near_duplicate is True
-    assert (
-        AuditEvent.objects.filter(event_type="training.created")
-        .order_by("pk")
-        .last()
-        .details[  # type: ignore[union-attr]
-            "flag_near_duplicate"
-        ]
-        is True
+    assert sorted(
+        (e.subject_id, e.details)
+        for e in AuditEvent.objects.filter(event_type="training.near_duplicate_flagged")
+    ) == sorted(
+        [(str(copy.pk), {"matches": [original.pk]}), (str(original.pk), {"matches": [copy.pk]})]
     )
+    assert check() == 0
+    assert AuditEvent.objects.filter(event_type="training.near_duplicate_flagged").count() == 2
+
+
+def test_a_copy_published_after_the_original_was_checked_flags_both(platform: Partner):
+    original = publish(platform, "a-1")
+    assert check() == 1
+    assert Training.objects.get(pk=original.pk).flag_near_duplicate is False
+
+    copy = publish(platform, "b-1", institution=other_institution("lpk-tiru", "LPK Tiruan"))
+    assert check() == 1
+
+    assert Training.objects.get(pk=copy.pk).flag_near_duplicate is True
+    assert Training.objects.get(pk=original.pk).flag_near_duplicate is True
+
+
+def test_a_training_withdrawn_before_its_check_is_only_marked_checked(platform: Partner):
+    original = publish(platform, "a-1")
+    publish(platform, "b-1", institution=other_institution("lpk-tiru", "LPK Tiruan"))
+    training_withdraw(platform=platform, external_id="b-1", actor=PMO)
+
+    assert check() == 2
+
+    assert Training.objects.get(pk=original.pk).flag_near_duplicate is False
+    assert Training.objects.filter(near_duplicate_checked=False).count() == 0
+    assert not AuditEvent.objects.filter(event_type="training.near_duplicate_flagged").exists()
 
 
 def test_the_same_institution_on_two_platforms_is_not_a_duplicate(platform: Partner):
@@ -481,8 +522,12 @@ def test_the_same_institution_on_two_platforms_is_not_a_duplicate(platform: Part
         data=training_body(institution=other_institution("kopi", "LPK  Kopi Nusantara")),
         actor=PMO,
     )
+    assert check() == 2
 
-    assert (first.flag_near_duplicate, second.flag_near_duplicate) == (False, False)
+    assert list(Training.objects.order_by("pk").values_list("pk", "flag_near_duplicate")) == [
+        (first.pk, False),
+        (second.pk, False),
+    ]
 
 
 def test_another_category_or_a_different_text_is_not_a_duplicate(platform: Partner):
@@ -497,14 +542,25 @@ def test_another_category_or_a_different_text_is_not_a_duplicate(platform: Partn
         description="Belajar membuat pola, memotong kain, dan menjahit kemeja serta rok.",
         institution=other_institution("y", "LPK Y"),
     )
+    assert check() == 3
 
-    assert (other_category.flag_near_duplicate, different.flag_near_duplicate) == (False, False)
+    assert Training.objects.filter(near_duplicate_checked=True).count() == 3
     assert not Training.objects.filter(flag_near_duplicate=True).exists()
+    # The same text in the same category by another institution is found, so the check did run.
+    assert flags.near_duplicates(
+        flags.Text(
+            other_category.category, "LPK Z", other_category.title, other_category.description
+        )
+    ) == {other_category.pk}
+    assert flags.near_duplicates(
+        flags.Text(different.category, "LPK Z", different.title, different.description)
+    ) == {different.pk}
 
 
 def test_rewriting_the_copy_clears_both_flags(platform: Partner):
     original = publish(platform, "a-1")
     copy = publish(platform, "b-1", institution=other_institution("lpk-tiru", "LPK Tiruan"))
+    check()
     assert Training.objects.filter(flag_near_duplicate=True).count() == 2
 
     publish(
@@ -524,6 +580,7 @@ def test_a_copy_whose_institution_takes_the_originals_name_clears_both_flags(pla
     then is checked again and, now of the same institution name, no longer flagged."""
     original = publish(platform, "a-1")
     copy = publish(platform, "b-1", institution=other_institution("lpk-tiru", "LPK Tiruan"))
+    check()
     assert Training.objects.filter(flag_near_duplicate=True).count() == 2
 
     publish(
@@ -543,6 +600,7 @@ def test_withdrawing_the_copy_clears_the_originals_flag_unless_another_copy_rema
     original = publish(platform, "a-1")
     publish(platform, "b-1", institution=other_institution("tiru-1", "LPK Tiruan Satu"))
     publish(platform, "c-1", institution=other_institution("tiru-2", "LPK Tiruan Dua"))
+    check()
 
     training_withdraw(platform=platform, external_id="b-1", actor=PMO)
     assert Training.objects.get(pk=original.pk).flag_near_duplicate is True
@@ -610,7 +668,9 @@ def test_near_duplicates_in_a_catalog_of_2700_templated_trainings_take_a_few_que
         training = publish(platform, "new-1")
 
     assert (found, copies) == (set(), {trainings[7].pk})
-    assert training.flag_near_duplicate is False
+    with django_assert_max_num_queries(15):
+        assert check() == 1
+    assert Training.objects.get(pk=training.pk).flag_near_duplicate is False
 
 
 def test_the_indexed_check_finds_exactly_the_texts_at_or_above_the_threshold(platform: Partner):
@@ -639,6 +699,7 @@ def test_the_indexed_check_finds_exactly_the_texts_at_or_above_the_threshold(pla
         >= flags.NEAR_DUPLICATE_SIMILARITY
     }
     text = flags.Text("Kuliner", "LPK Asli", "Judul", " ".join(base))
+    assert check() == 31
 
     found = flags.near_duplicates(text)
 

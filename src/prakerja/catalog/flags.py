@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from prakerja.catalog.models import Institution, Training, TrainingStatus, TrainingTextBand
 
@@ -238,3 +238,62 @@ def near_duplicate_flags_spread(*, matches: Iterable[int], lost: Iterable[int]) 
         Training.objects.filter(pk__in=cleared).update(flag_near_duplicate=False)
     if still:
         Training.objects.filter(pk__in=still).update(flag_near_duplicate=True)
+
+
+# --- the check of new trainings -------------------------------------------------------------------
+
+CHECK_CHUNK = 500
+# One check at a time (PostgreSQL's transaction-level advisory lock; SQLite's writes are one at a
+# time already): a chunk's lookups then see the band keys of every chunk before it, so two new
+# near-identical trainings checked by two workers at once cannot each miss the other.
+_CHECK_LOCK_SQL = "SELECT pg_advisory_xact_lock(7043726173)"  # "prakerja" near-duplicates
+
+
+def near_duplicates_check_due(*, chunk: int = CHECK_CHUNK) -> int:
+    """Compare the trainings published since the last check (near_duplicate_checked = False) with
+    the catalog, a chunk at a time until none is left; returns how many were checked. Each gets its
+    band keys and its flag, and each training it matches is flagged too; an audit event names the
+    matches of a flagged one. A training withdrawn before its check is only marked checked (the
+    check runs again if it is published again). Run every few seconds (settings.PERIODIC_JOBS)."""
+    from prakerja.audit.services import audit_record
+    from prakerja.common.actors import Actor
+
+    actor = Actor.system("catalog.near_duplicates_check")
+    checked = 0
+    while True:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(_CHECK_LOCK_SQL)
+            batch = list(
+                Training.objects.select_for_update(of=("self",))
+                .select_related("institution")
+                .filter(near_duplicate_checked=False)
+                .order_by("pk")[:chunk]
+            )
+            if not batch:
+                return checked
+            live = [t for t in batch if t.status != TrainingStatus.WITHDRAWN]
+            # Stored first, so that two of the chunk that match find each other.
+            text_bands_store(live)
+            found = {t.pk: near_duplicates(Text.of(t), exclude_id=t.pk) for t in live}
+            flagged = [pk for pk, matches in found.items() if matches]
+            Training.objects.filter(pk__in=[t.pk for t in batch]).update(
+                near_duplicate_checked=True
+            )
+            Training.objects.filter(pk__in=flagged).update(flag_near_duplicate=True)
+            Training.objects.filter(pk__in=[t.pk for t in live if not found[t.pk]]).update(
+                flag_near_duplicate=False
+            )
+            near_duplicate_flags_spread(
+                matches={pk for matches in found.values() for pk in matches}, lost=()
+            )
+            for training in live:
+                if found[training.pk]:
+                    audit_record(
+                        actor=actor,
+                        event_type="training.near_duplicate_flagged",
+                        subject=training,
+                        details={"matches": sorted(found[training.pk])},
+                    )
+            checked += len(batch)

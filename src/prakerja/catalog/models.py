@@ -74,6 +74,10 @@ class Training(models.Model):
     # Curation flags (see catalog.flags): shown to the PMO, never decided automatically.
     flag_price_above_outside = models.BooleanField(default=False)
     flag_near_duplicate = models.BooleanField(default=False)
+    # False from a platform's new training until the near-duplicate check has compared its text
+    # (catalog.flags.near_duplicates_check_due, every few seconds): the partner call does not wait
+    # for it. Trainings seeded in bulk store their band keys themselves and start checked.
+    near_duplicate_checked = models.BooleanField(default=True)
 
     # Read by search: buyers counted from the orders every ten minutes (orders/popularity.py),
     # ratings kept by the review service.
@@ -97,6 +101,12 @@ class Training(models.Model):
         indexes = [
             models.Index(fields=["status", "category"]),
             models.Index(fields=["status", "price_idr"]),
+            # The check's queue: only the few trainings not yet checked have an entry.
+            models.Index(
+                fields=["id"],
+                condition=Q(near_duplicate_checked=False),
+                name="catalog_training_unchecked",
+            ),
         ]
 
     def __str__(self) -> str:

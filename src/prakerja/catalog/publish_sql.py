@@ -1,6 +1,6 @@
 """The raw statements on the partner API's hot path (services.py decides; this module only reads
 and writes the rows): the lock on the body's institution that every training upsert starts with,
-and a new training's insert.
+and a new training's insert (its near-duplicate check comes later: catalog.flags).
 
 Written once at import rather than built by the ORM on each call, since compiling the ORM's
 statements cost more than running them. They write what the ORM would: the same columns, each value
@@ -12,8 +12,7 @@ from typing import Any
 from django.db import connection
 
 from prakerja.audit.services import AUDIT_COLUMNS, AUDIT_TABLE, audit_insert
-from prakerja.catalog import flags
-from prakerja.catalog.models import Institution, Training, TrainingTextBand
+from prakerja.catalog.models import Institution, Training
 
 _TRAINING = Training._meta.db_table
 _COLUMNS = [f for f in Training._meta.concrete_fields if not f.primary_key]
@@ -33,12 +32,10 @@ _INSERT = (
     "ON CONFLICT (platform_id, external_id) DO NOTHING RETURNING id"
 )
 
-# PostgreSQL: the training, its band keys and its audit event in one statement (data-modifying
-# CTEs, two round trips fewer); none of them when the training exists.
-_INSERT_WITH_BANDS_AND_AUDIT = (
+# PostgreSQL: the training and its audit event in one statement (a data-modifying CTE, one round
+# trip fewer); neither when the training exists.
+_INSERT_WITH_AUDIT = (
     f"WITH t AS ({_INSERT}), "  # noqa: S608
-    f"b AS (INSERT INTO {TrainingTextBand._meta.db_table} (training_id, category, key) "
-    "SELECT t.id, %s, k.key FROM t, unnest(%s::bigint[]) AS k(key)), "
     f"a AS (INSERT INTO {AUDIT_TABLE} ({', '.join(AUDIT_COLUMNS)}) SELECT "
     + ", ".join("t.id::text" if column == "subject_id" else "%s" for column in AUDIT_COLUMNS)
     + " FROM t) SELECT id FROM t"
@@ -63,17 +60,13 @@ def institution_locked(
 
 
 def training_insert(training: Training, *, audit: dict[str, Any]) -> bool:
-    """Insert an unsaved training (it gets its id) with its band keys and the audit event `audit`
-    (an audit_row whose subject_id becomes the new id); False when the training exists."""
+    """Insert an unsaved training (it gets its id) with the audit event `audit` (an audit_row whose
+    subject_id becomes the new id); False when the training exists."""
     values = [f.get_db_prep_save(getattr(training, f.attname), connection) for f in _COLUMNS]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            keys = flags.band_keys(flags.shingles(training.title, training.description))
             audit_values = [audit[column] for column in AUDIT_COLUMNS if column != "subject_id"]
-            cursor.execute(
-                _INSERT_WITH_BANDS_AND_AUDIT,
-                [*values, training.category, flags.int_array(keys), *audit_values],
-            )
+            cursor.execute(_INSERT_WITH_AUDIT, [*values, *audit_values])
         else:
             cursor.execute(_INSERT, values)
         row = cursor.fetchone()
@@ -83,6 +76,5 @@ def training_insert(training: Training, *, audit: dict[str, Any]) -> bool:
     training._state.adding = False
     training._state.db = connection.alias
     if connection.vendor != "postgresql":
-        flags.text_bands_store([training], new=True)
         audit_insert({**audit, "subject_id": str(training.pk)})
     return True

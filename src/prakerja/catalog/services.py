@@ -495,9 +495,9 @@ class _Submission:
 def _training_create(
     put: _Submission, *, institution: Institution, actor: Actor
 ) -> Training | None:
-    """Insert the training with its flags, band keys and audit event; None when a concurrent call
-    created it first."""
-    matches = flags.near_duplicates(put.text)
+    """Insert the training with its price flag and audit event; None when a concurrent call created
+    it first. Its text is compared with the catalog by the near-duplicate check, seconds later
+    (flags.near_duplicates_check_due), so the platform's call does not wait for it."""
     training = Training(
         platform=put.platform,
         external_id=put.external_id,
@@ -506,7 +506,7 @@ def _training_create(
         status=TrainingStatus.PENDING_REVIEW,
         content_hash=put.digest,
         flag_price_above_outside=put.price_flag,
-        flag_near_duplicate=bool(matches),
+        near_duplicate_checked=False,
         created_at=put.now,
         updated_at=put.now,
     )
@@ -520,12 +520,11 @@ def _training_create(
             "status": training.status,
             "price_idr": training.price_idr,
             "flag_price_above_outside": training.flag_price_above_outside,
-            "flag_near_duplicate": training.flag_near_duplicate,
+            "near_duplicate_checked": False,
         },
     )
     if not publish_sql.training_insert(training, audit=audit):
         return None
-    flags.near_duplicate_flags_spread(matches=matches, lost=())
     return training
 
 
@@ -571,6 +570,7 @@ def _training_change(
         if not withdrawn:
             lost = flags.near_duplicates(before_text, exclude_id=training.pk)
         training.flag_near_duplicate = bool(matches)
+        training.near_duplicate_checked = True
     training.save()
     if compare:
         flags.text_bands_store([training])

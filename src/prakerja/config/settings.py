@@ -185,6 +185,8 @@ PERIODIC_JOBS = {
     "purchase-reminders": ("prakerja.waves.purchase_reminders", 3600),
     "vouchers-expire-due": ("prakerja.orders.vouchers_expire_due", 3600),
     "balances-lapse-due": ("prakerja.orders.balances_lapse_due", 3600),
+    # A platform's new trainings compared with the catalog for near-duplicates (catalog.flags).
+    "trainings-near-duplicates-check": ("prakerja.catalog.near_duplicates_check_due", 10),
     # The catalog's popularity (buyers per training), counted from the orders.
     "trainings-buyers-refresh": ("prakerja.orders.trainings_buyers_refresh", 600),
     # Disbursement: batches whose outcome is unknown or whose results are overdue, asked about;
