@@ -131,6 +131,7 @@ def snapshot() -> dict[str, Any]:
                 "price_idr",
                 "flag_price_above_outside",
                 "flag_near_duplicate",
+                "near_duplicate_checked",
                 "updated_at",
             )
         ),

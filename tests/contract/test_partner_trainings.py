@@ -518,6 +518,10 @@ def test_another_platforms_training_is_404_on_delete_and_a_new_one_on_put(
     after = snapshot()
     assert after["idempotent_calls"] == before["idempotent_calls"] + 1  # the answer to del-1
     assert {**after, "idempotent_calls": 0} == {**before, "idempotent_calls": 0}
+    # The refusal is the key's answer: the key again gets it again, and changes nothing.
+    again = pintaria.delete("barista-01", external_id="del-1")
+    assert answer(again) == answer(delete)
+    assert snapshot() == after
 
     put = pintaria.put("barista-01", training_body(price_idr=1), external_id="put-1")
 

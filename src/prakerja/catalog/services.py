@@ -447,8 +447,8 @@ def training_upsert(
         text=flags.Text(clean.category, clean.institution_name, clean.title, clean.description),
         now=timezone.now(),
     )
-    # No savepoint of its own: the partner API runs this inside one (answer_once), and a refusal
-    # here rolls that back whole.
+    # No savepoint of its own: the partner API runs this in the transaction of its idempotency key
+    # (answer_once), which a refusal here rolls back whole.
     with transaction.atomic(savepoint=False):
         institution, known = _institution_locked(
             platform=platform, data=clean, external_id=external_id, actor=actor

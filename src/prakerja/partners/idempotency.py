@@ -7,6 +7,11 @@ the two calls race. A refused call (an ApplicationError) rolls back its work but
 (a 404 or 409 decided on the system's state is the answer to that key), except a malformed request
 (422 VALIDATION_FAILED): like one refused by the schema before it reaches `work`, it keeps nothing,
 so the partner may correct the body and send it again with the same X-EXTERNAL-ID.
+
+The work runs in the claim's transaction without a savepoint of its own (two round trips fewer on
+every call): a refusal rolls the claim back with the work, and the refusal is then stored as the
+key's answer in a transaction of its own. Should a call with the same key claim it in between, its
+answer is the key's, and this call returns that one, as any later call with the key would.
 """
 
 import datetime
@@ -39,31 +44,54 @@ def idempotent(
     returns the status and the JSON text of the first answer."""
     external_id = request.headers["X-EXTERNAL-ID"]
     fingerprint = request_fingerprint(request)
-    with transaction.atomic():
-        call = _claim(partner=partner, external_id=external_id, fingerprint=fingerprint)
-        if call is None:
-            call = IdempotentCall.objects.select_for_update().get(
-                partner=partner, external_id=external_id
-            )
-            if call.created_at >= timezone.now() - KEEP:
-                if call.request_hash != fingerprint:
-                    raise IdempotencyKeyReused(details={"X-EXTERNAL-ID": external_id}) from None
+    try:
+        with transaction.atomic():
+            call = _claimed(partner=partner, external_id=external_id, fingerprint=fingerprint)
+            if call.status_code:
                 return call.status_code, call.response_body
-            # An answer older than 24 hours that the hourly prune has not yet removed: forgotten,
-            # the key claimed again (the row is locked, so one call only).
-            call.request_hash, call.status_code, call.response_body = fingerprint, 0, ""
-            call.created_at = timezone.now()
-            call.save(update_fields=["request_hash", "status_code", "response_body", "created_at"])
-        try:
-            with transaction.atomic():
+            try:
                 status, body = work()
-        except ValidationFailed:
-            raise  # rolls back the claim too: the key stays unused
-        except ApplicationError as error:
-            status, body = error.http_status, error.body("en")
-        call.status_code, call.response_body = status, json.dumps(body, default=str)
-        _answer_store(call)
+            except ValidationFailed:
+                raise  # rolls back the claim too: the key stays unused
+            except ApplicationError as error:
+                raise _Refused(error) from error  # rolls back the claim with the work
+            call.status_code, call.response_body = status, json.dumps(body, default=str)
+            _answer_store(call)
+    except _Refused as refused:
+        with transaction.atomic():
+            call = _claimed(partner=partner, external_id=external_id, fingerprint=fingerprint)
+            if not call.status_code:
+                call.status_code = refused.error.http_status
+                call.response_body = json.dumps(refused.error.body("en"), default=str)
+                _answer_store(call)
     return call.status_code, call.response_body
+
+
+class _Refused(Exception):
+    """The work refused the call: its answer, kept once the work's transaction is rolled back."""
+
+    def __init__(self, error: ApplicationError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _claimed(*, partner: Partner, external_id: str, fingerprint: str) -> IdempotentCall:
+    """The key's row, claimed by this call (status 0: answer it) or answered before (its status and
+    answer); 409 IDEMPOTENCY_KEY_REUSED when it answered a different request."""
+    call = _claim(partner=partner, external_id=external_id, fingerprint=fingerprint)
+    if call is not None:
+        return call
+    call = IdempotentCall.objects.select_for_update().get(partner=partner, external_id=external_id)
+    if call.created_at >= timezone.now() - KEEP:
+        if call.request_hash != fingerprint:
+            raise IdempotencyKeyReused(details={"X-EXTERNAL-ID": external_id}) from None
+        return call
+    # An answer older than 24 hours that the hourly prune has not yet removed: forgotten, the key
+    # claimed again (the row is locked, so one call only).
+    call.request_hash, call.status_code, call.response_body = fingerprint, 0, ""
+    call.created_at = timezone.now()
+    call.save(update_fields=["request_hash", "status_code", "response_body", "created_at"])
+    return call
 
 
 def _claim(*, partner: Partner, external_id: str, fingerprint: str) -> IdempotentCall | None:
