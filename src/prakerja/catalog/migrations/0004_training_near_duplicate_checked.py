@@ -1,7 +1,19 @@
 """A platform's new training waits for the near-duplicate check (catalog.flags) instead of the
-partner call doing it: the trainings already there were checked when they were published."""
+partner call doing it: the trainings already there were checked when they were published.
+
+SQLite rebuilds the table to add the column, which drops the full-text triggers and raw indexes of
+0002: they are installed again (0002's install_sqlite, safe to run again)."""
+
+import importlib
+from typing import Any
 
 from django.db import migrations, models
+
+
+def _search_again(apps: Any, schema_editor: Any) -> None:
+    if schema_editor.connection.vendor == "sqlite":
+        search = importlib.import_module("prakerja.catalog.migrations.0002_training_search")
+        search.install_sqlite(schema_editor)
 
 
 class Migration(migrations.Migration):
@@ -24,4 +36,5 @@ class Migration(migrations.Migration):
                 name="catalog_training_unchecked",
             ),
         ),
+        migrations.RunPython(_search_again, migrations.RunPython.noop),
     ]
