@@ -100,12 +100,14 @@ class TrainingAdmin(ReadOnlyAdmin):
         "outside_price",
         "flag_price_above_outside",
         "flag_near_duplicate",
+        "near_duplicate_checked",
         "updated_at",
     )
     list_filter = (
         "status",
         "flag_price_above_outside",
         "flag_near_duplicate",
+        "near_duplicate_checked",
         "platform",
         "category",
         "delivery",
@@ -129,6 +131,7 @@ class TrainingAdmin(ReadOnlyAdmin):
                     "status_reason",
                     "flag_price_above_outside",
                     "flag_near_duplicate",
+                    "near_duplicate_checked",
                 )
             },
         ),

@@ -167,7 +167,8 @@ def training_put(
     `pending_review` until the PMO approves it; a change of price or content sends an active (or
     rejected) training back to `pending_review`; the same body again changes nothing; a withdrawn
     training published again goes back to review. Price parity (price above the price outside the
-    program) and near-duplicates of other institutions' trainings are flagged for the PMO."""
+    program) is flagged for the PMO at once; a new training's near-duplicates among other
+    institutions' trainings are looked for seconds after the answer."""
     platform = caller(request, kind=PartnerKind.PLATFORM)
     data = payload.dict()
 
