@@ -56,7 +56,8 @@ class PartnerSecret(models.Model):
 class IdempotentCall(models.Model):
     """The first answer to a partner's POST/PUT/DELETE, by X-EXTERNAL-ID, kept 24 hours."""
 
-    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+")
+    # No index of its own: the unique (partner, external_id) index starts with it.
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="+", db_index=False)
     external_id = models.CharField(max_length=64)
     request_hash = models.CharField(max_length=64)  # SHA-256 of method, path and body
     status_code = models.PositiveSmallIntegerField()
