@@ -5,6 +5,7 @@ and the `training.status_changed` events queued for the platform."""
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
@@ -22,6 +23,7 @@ from prakerja.catalog.services import (
     training_upsert,
     training_withdraw,
 )
+from prakerja.catalog.tasks import near_duplicates_check_due_task
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ValidationFailed
 from prakerja.partners.errors import PartnerKindNotAllowed
@@ -499,6 +501,21 @@ def test_a_copy_published_after_the_original_was_checked_flags_both(platform: Pa
 
     assert Training.objects.get(pk=copy.pk).flag_near_duplicate is True
     assert Training.objects.get(pk=original.pk).flag_near_duplicate is True
+
+
+def test_the_check_runs_as_a_periodic_task(platform: Partner):
+    jobs = {task for task, _ in settings.PERIODIC_JOBS.values()}
+    assert "prakerja.catalog.near_duplicates_check_due" in jobs
+    original = publish(platform, "a-1")
+    copy = publish(platform, "b-1", institution=other_institution("lpk-tiru", "LPK Tiruan"))
+
+    assert near_duplicates_check_due_task.apply().get() == 2
+
+    assert list(
+        Training.objects.order_by("pk").values_list(
+            "pk", "near_duplicate_checked", "flag_near_duplicate"
+        )
+    ) == [(original.pk, True, True), (copy.pk, True, True)]
 
 
 def test_a_training_withdrawn_before_its_check_is_only_marked_checked(platform: Partner):
