@@ -202,8 +202,16 @@ def near_duplicates(text: Text, *, exclude_id: int | None = None) -> set[int]:
     with connection.cursor() as cursor:
         cursor.execute(_CANDIDATES_SQL, params)
         rows = cursor.fetchall()
+    return _matching(mine, own_institution, rows)
+
+
+def _matching(
+    mine: frozenset[tuple[str, ...]], own_institution: str, candidates: Iterable[tuple[Any, ...]]
+) -> set[int]:
+    """The ids of the candidates (id, institution name, title, description) that are near-identical
+    to the shingles `mine` and of another institution than `own_institution`."""
     found: set[int] = set()
-    for pk, institution_name, title, description in rows:
+    for pk, institution_name, title, description in candidates:
         theirs = words(f"{title} {description}")
         # A text of n words has at most n - 2 shingles, and the Jaccard similarity of two sets is
         # at most the smaller size over the larger: a much shorter text is skipped unshingled.
@@ -214,6 +222,40 @@ def near_duplicates(text: Text, *, exclude_id: int | None = None) -> set[int]:
         if similarity(mine, shingles_of(theirs)) >= NEAR_DUPLICATE_SIMILARITY:
             found.add(pk)
     return found
+
+
+# The candidates of several trainings whose band keys are stored, in one statement: each pair of a
+# training and another that shares one of its keys, with what the exact comparison reads.
+_STORED_CANDIDATES_SQL = (
+    "SELECT p.mine, t.id, i.name, t.title, t.description FROM (SELECT DISTINCT q.training_id AS "  # noqa: S608 (models' own table names)
+    f"mine, b.training_id AS theirs FROM {_BANDS_TABLE} q JOIN {_BANDS_TABLE} b "
+    "ON b.category = q.category AND b.key = q.key AND b.training_id <> q.training_id "
+    "WHERE q.training_id IN ({ids})) p "
+    f"JOIN {Training._meta.db_table} t ON t.id = p.theirs "
+    f"JOIN {Institution._meta.db_table} i ON i.id = t.institution_id WHERE t.status <> %s"
+)
+
+
+def near_duplicates_of_stored(trainings: list[Training]) -> dict[int, set[int]]:
+    """near_duplicates of each of these saved trainings (institution loaded), whose band keys for
+    their current text are stored: by training id, in one query for all of them."""
+    if not trainings:
+        return {}
+    sql = _STORED_CANDIDATES_SQL.format(ids=", ".join(["%s"] * len(trainings)))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*(t.pk for t in trainings), TrainingStatus.WITHDRAWN.value])
+        rows = cursor.fetchall()
+    candidates: dict[int, list[tuple[Any, ...]]] = {}
+    for mine, *theirs in rows:
+        candidates.setdefault(mine, []).append(tuple(theirs))
+    return {
+        t.pk: _matching(
+            shingles(t.title, t.description),
+            institution_key(t.institution.name),
+            candidates.get(t.pk, ()),
+        )
+        for t in trainings
+    }
 
 
 def near_duplicate_flags_spread(*, matches: Iterable[int], lost: Iterable[int]) -> None:
@@ -276,7 +318,7 @@ def near_duplicates_check_due(*, chunk: int = CHECK_CHUNK) -> int:
             live = [t for t in batch if t.status != TrainingStatus.WITHDRAWN]
             # Stored first, so that two of the chunk that match find each other.
             text_bands_store(live)
-            found = {t.pk: near_duplicates(Text.of(t), exclude_id=t.pk) for t in live}
+            found = near_duplicates_of_stored(live)
             flagged = [pk for pk, matches in found.items() if matches]
             Training.objects.filter(pk__in=[t.pk for t in batch]).update(
                 near_duplicate_checked=True
