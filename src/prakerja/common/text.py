@@ -1,0 +1,37 @@
+"""The one text policy of every free-text field: the partner API, the participant API and the
+portal's forms all refuse the same characters with the same code, CHARACTER_INVALID.
+
+Refused everywhere: control characters (Unicode category Cc: C0, DEL and C1; PostgreSQL cannot even
+store NUL), lone surrogates (not text: they cannot be written as UTF-8, so storing one fails) and the
+bidirectional embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069), which make a
+name or a review display as something other than what is stored ("Trojan Source", CVE-2021-42574).
+A multi-line field (a description, a review, a complaint) may also hold tab, line feed and carriage
+return; a one-line field (a name, a title, an id) may not.
+
+The rule is a regular expression so that the OpenAPI documents can state it as each field's
+`pattern` (ECMA-262 and Python read it alike) and a client can check text before sending it."""
+
+import re
+
+_REFUSED_ALWAYS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+ONE_LINE_PATTERN = rf"^[^\t\n\r{_REFUSED_ALWAYS}]*$"
+MULTI_LINE_PATTERN = rf"^[^{_REFUSED_ALWAYS}]*$"
+
+_ONE_LINE = re.compile(ONE_LINE_PATTERN)
+_MULTI_LINE = re.compile(MULTI_LINE_PATTERN)
+
+CHARACTER_INVALID = "CHARACTER_INVALID"
+RULE_EN = (
+    "Control characters, lone surrogates and bidirectional override characters are refused "
+    "(CHARACTER_INVALID)"
+)
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """CHARACTER_INVALID when `value` holds a refused character, else None."""
+    pattern = _MULTI_LINE if multiline else _ONE_LINE
+    return None if pattern.fullmatch(value) else CHARACTER_INVALID
+
+
+def text_is_clean(value: str, *, multiline: bool = False) -> bool:
+    return text_problem(value, multiline=multiline) is None
