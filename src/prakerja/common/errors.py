@@ -23,6 +23,13 @@ class ApplicationError(Exception):
         template = self.message_en if language.startswith("en") else self.message_id
         return template.format(**self.params) if self.params else template
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the answer: `Retry-After` on every 429 (from the refusal's
+        `retry_after_s`, else a minute), so a client knows when to come back."""
+        if self.http_status == 429:
+            return {"Retry-After": str(max(1, int(self.details.get("retry_after_s", 60))))}
+        return {}
+
     def body(self, language: str = "id") -> dict[str, Any]:
         """The error body of the partner API contract, used by every JSON API."""
         return {
