@@ -135,17 +135,22 @@ class Journey:
     def __init__(self, capture, sms: FakeSms) -> None:  # type: ignore[no-untyped-def]
         self.capture = capture
         self.sms = sms
+        self.receipts: dict[int, services.SignUpReceipt] = {}
 
     def sign_up(self, person: Person, **overrides: object) -> Registrant:
+        data = sign_up_data(person, **overrides)
         with self.capture(execute=True):
-            return services.registrant_sign_up(
-                data=sign_up_data(person, **overrides), client_ip="10.0.0.1"
-            )
+            receipt = services.registrant_sign_up(data=data, client_ip="10.0.0.1")
+        registrant = Registrant.objects.get(email=receipt.email)
+        self.receipts[registrant.pk] = receipt
+        return registrant
 
     def verify_email(self, registrant: Registrant) -> Registrant:
         with self.capture(execute=True):
-            services.email_verify_code(
-                registrant=registrant, code=email_code(registrant.email), client_ip="10.0.0.1"
+            services.sign_up_email_verify(
+                token=self.receipts[registrant.pk].token,
+                code=email_code(registrant.email),
+                client_ip="10.0.0.1",
             )
         return Registrant.objects.get(pk=registrant.pk)
 

@@ -54,23 +54,59 @@ def test_a_refused_sign_up_shows_indonesian_messages_and_writes_nothing(client, 
     assert len(mail.outbox) == 0
 
 
-def test_a_person_registers_and_verifies_email_on_the_status_page(
+def test_a_person_registers_and_verifies_email_with_the_code_on_the_next_page(
     client, people, journey, django_capture_on_commit_callbacks
 ):
     person = people.make()
     with django_capture_on_commit_callbacks(execute=True):
         answer = client.post("/daftar/", form_data(person))
-    assert answer.status_code == 302 and answer["Location"] == "/status/"
-    status = text_of(client.get("/status/"))
-    assert "Kami mengirim kode 6 angka dan tautan ke email Anda." in status
+    assert (answer.status_code, answer["Location"]) == (302, "/daftar/email/")
+    page = text_of(client.get("/daftar/email/"))
+    assert f"Kami mengirim kode 6 angka ke <strong>{person.email}</strong>." in page
+    assert "registrant_id" not in client.session  # not signed in before the email is proved
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post("/status/email/kode/", {"code": email_code(person.email)})
+        done = client.post("/daftar/email/", {"code": email_code(person.email)})
+    assert (done.status_code, done["Location"]) == (302, "/status/")
     page = text_of(client.get("/status/"))
     assert "Email Anda sudah terverifikasi." in page
     assert 'id="layer-email" data-status="passed"' in page
     assert 'id="layer-nik" data-status="passed"' in page
     assert "Kami mengirim kode OTP 6 angka lewat SMS ke nomor ponsel Anda." in page
+
+
+def test_a_wrong_sign_up_code_is_refused_on_the_page_and_changes_nothing(
+    client, people, django_capture_on_commit_callbacks
+):
+    person = people.make()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/daftar/", form_data(person))
+    right = email_code(person.email)
+    page = text_of(client.post("/daftar/email/", {"code": "000000" if right != "000000" else "1"}))
+    assert "Kode salah atau sudah tidak berlaku." in page
+    assert Registrant.objects.get(email=person.email).email_status == "pending"
+    assert "registrant_id" not in client.session
+
+
+def test_the_email_link_works_on_the_device_that_signed_up_only(
+    client, people, django_capture_on_commit_callbacks
+):
+    from django.test import Client
+
+    person = people.make()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/daftar/", form_data(person))
+    link = re.search(r"http://\S+(/verifikasi-email/\S+/)", mail.outbox[-1].body).group(1)
+
+    elsewhere = Client().get(link)
+    assert elsewhere.status_code == 400
+    assert "hanya berlaku di ponsel atau peramban tempat Anda mendaftar" in text_of(elsewhere)
+    assert Registrant.objects.get(email=person.email).email_status == "pending"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        here = client.get(link)
+    assert (here.status_code, here["Location"]) == (302, "/status/")
+    assert Registrant.objects.get(email=person.email).email_status == "passed"
 
 
 def test_the_status_page_needs_sign_in(client):
@@ -81,7 +117,7 @@ def test_the_status_page_needs_sign_in(client):
 
 def test_sign_in_does_not_tell_whether_an_email_is_registered(client, people, journey):
     person = people.make()
-    journey.sign_up(person)
+    journey.verify_email(journey.sign_up(person))
     wrong_password = text_of(
         client.post("/masuk/", {"email": person.email, "password": "salah-sekali-99"})
     )
@@ -97,7 +133,7 @@ def test_five_failures_lock_the_email_with_a_clear_message_whether_or_not_it_exi
     client, people, journey
 ):
     person = people.make()
-    journey.sign_up(person)
+    journey.verify_email(journey.sign_up(person))
     for email in (person.email, "nobody@example.id"):
         for _ in range(5):
             client.post("/masuk/", {"email": email, "password": "salah-sekali-99"})
@@ -108,7 +144,7 @@ def test_five_failures_lock_the_email_with_a_clear_message_whether_or_not_it_exi
 
 def test_sign_in_and_out(client, people, journey):
     person = people.make()
-    journey.sign_up(person)
+    journey.verify_email(journey.sign_up(person))
     answer = client.post(
         "/masuk/", {"email": person.email.upper(), "password": "Rahasia-Sekali-2020"}
     )
@@ -122,7 +158,7 @@ def test_password_reset_answers_the_same_and_mails_only_real_accounts(
     client, people, journey, django_capture_on_commit_callbacks
 ):
     person = people.make()
-    journey.sign_up(person)
+    journey.verify_email(journey.sign_up(person))
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         known = text_of(client.post("/lupa-sandi/", {"email": person.email}))
@@ -144,11 +180,11 @@ def test_password_reset_answers_the_same_and_mails_only_real_accounts(
 
 def test_the_english_switch_translates_status_messages(client, people, journey):
     person = people.make()
-    journey.sign_up(person)
+    journey.through_phone(person)
     client.post("/masuk/", {"email": person.email, "password": "Rahasia-Sekali-2020"})
     client.post("/i18n/setlang/", {"language": "en", "next": "/status/"})
     page = text_of(client.get("/status/"))
-    assert "We sent a 6-digit code and a link to your email." in page
+    assert "Last step: a selfie to compare with your ID card photo." in page
     assert "Registration status" in page
 
 
@@ -173,7 +209,7 @@ def api_payload(person, **overrides):
     return data
 
 
-def test_api_sign_up_then_login_then_status(
+def test_api_sign_up_then_the_email_code_then_status(
     client, people, journey, django_capture_on_commit_callbacks
 ):
     person = people.make()
@@ -181,24 +217,24 @@ def test_api_sign_up_then_login_then_status(
         created = client.post(
             "/api/v1/auth/signup", api_payload(person), content_type="application/json"
         )
-    assert created.status_code == 201
-    assert [layer["status"] for layer in created.json()["layers"]] == ["pending"] * 5
+    assert created.status_code == 202
+    assert sorted(created.json()) == ["email", "signup_token"]
+    assert created.json()["email"] == person.email
 
     login = client.post(
         "/api/v1/auth/login",
         {"email": person.email, "password": "Rahasia-Sekali-2020"},
         content_type="application/json",
     )
-    token = login.json()["token"]
-    auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    assert (login.status_code, login.json()["error"]["code"]) == (401, "INVALID_CREDENTIALS")
     with django_capture_on_commit_callbacks(execute=True):
         verified = client.post(
-            "/api/v1/me/email/verify",
-            {"code": email_code(person.email)},
+            "/api/v1/auth/signup/email",
+            {"signup_token": created.json()["signup_token"], "code": email_code(person.email)},
             content_type="application/json",
-            **auth,
         )
     assert verified.status_code == 200
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {verified.json()['token']}"}
     status = client.get("/api/v1/me/status", **auth).json()
     assert [layer["status"] for layer in status["layers"]][:3] == ["passed", "passed", "pending"]
     assert ApiToken.objects.filter(registrant__email=person.email).count() == 1
@@ -230,7 +266,7 @@ def test_api_refusals_use_the_contract_error_body_and_write_nothing(client, peop
 
 def test_api_needs_a_token_and_login_does_not_enumerate(client, people, journey):
     person = people.make()
-    journey.sign_up(person)
+    journey.verify_email(journey.sign_up(person))
     assert client.get("/api/v1/me/status").json()["error"]["code"] == "UNAUTHENTICATED"
     assert client.get("/api/v1/me/status", HTTP_AUTHORIZATION="Bearer nonsense").status_code == 401
     known = client.post(

@@ -80,6 +80,13 @@ TABLE: tuple[EnvVar, ...] = (
     EnvVar("PRAKERJA_PORT", "8000", "Port `prakerja serve` and `prakerja demo` listen on."),
     EnvVar("PRAKERJA_WEB_WORKERS", "2", "Gunicorn worker processes of `prakerja serve`."),
     EnvVar(
+        "PRAKERJA_TRUSTED_PROXIES",
+        "127.0.0.1,::1",
+        "Comma-separated addresses or CIDR networks of the reverse proxies in front of `prakerja "
+        "serve` (the documented nginx runs on the same machine). A visitor's address is the "
+        "right-most X-Forwarded-For hop that is not one of these; rate limits count per visitor.",
+    ),
+    EnvVar(
         "PRAKERJA_NIK_KEY",
         "insecure-demo-nik-key",
         "Secret that encrypts NIKs at rest. Set a long random value in production; keep it safe.",

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 
 from prakerja.audit.services import audit_record
 from prakerja.common.actors import Actor
+from prakerja.common.client_address import client_address
 
 CONSOLE_PREFIXES = ("/admin/", "/console/")
 
@@ -18,7 +19,7 @@ def on_console(request: HttpRequest | None) -> bool:
 
 
 def _client(request: HttpRequest) -> dict[str, str]:
-    return {"path": request.path_info, "ip": request.META.get("REMOTE_ADDR", "")}
+    return {"path": request.path_info, "ip": client_address(request)}
 
 
 def login_failed_record(*, request: HttpRequest | None, username: str, reason: str) -> None:

@@ -117,7 +117,11 @@ def complaint_list(request: HttpRequest, registrant: Registrant) -> HttpResponse
 @registrant_required
 def complaint_new(request: HttpRequest, registrant: Registrant) -> HttpResponse:
     related = related_of_registrant(registrant.pk)
-    form = ComplaintForm(request.POST or None, request.FILES or None, related=related)
+    # A page that sends the person here may say what the complaint is about (?category=…).
+    initial = {"category": request.GET.get("category", "")}
+    form = ComplaintForm(
+        request.POST or None, request.FILES or None, related=related, initial=initial
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():

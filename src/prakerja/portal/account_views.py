@@ -68,21 +68,62 @@ def registrant_required(view: Callable[..., HttpResponseBase]) -> Callable[..., 
     return wrapper
 
 
+# The receipt of the sign-up this browser made, until it is finished.
+SIGNUP_TOKEN = "signup_token"  # noqa: S105 - a session key, not a secret
+SIGNUP_EMAIL = "signup_email"
+
+
 def sign_up(request: HttpRequest) -> HttpResponse:
     form = f.SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            registrant = services.registrant_sign_up(
+            receipt = services.registrant_sign_up(
                 data=services.SignUp(**form.cleaned_data, language=_language()),
                 client_ip=client_ip(request),
             )
         except ApplicationError as error:
             show_refusal(form, error)
         else:
-            sign_in(request, registrant)
-            messages.success(request, _("Your account is made. Check your email for the code."))
-            return redirect("portal:status")
+            # The same page follows whether or not the email had an account (docs/security.md).
+            request.session[SIGNUP_TOKEN] = receipt.token
+            request.session[SIGNUP_EMAIL] = receipt.email
+            return redirect("portal:signup_email")
     return render(request, "portal/signup.html", {"form": form})
+
+
+def signup_email(request: HttpRequest) -> HttpResponse:
+    """Step two of signing up: the code from the email, on the device that signed up."""
+    token = request.session.get(SIGNUP_TOKEN)
+    if not token:
+        return redirect("portal:signup")
+    form = f.CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            registrant = services.sign_up_email_verify(
+                token=token, code=form.cleaned_data["code"], client_ip=client_ip(request)
+            )
+        except ApplicationError as error:
+            show_refusal(form, error)
+        else:
+            sign_in(request, registrant)  # a new session: the receipt goes with the old one
+            messages.success(request, _("Your email is verified."))
+            return redirect("portal:status")
+    context = {"form": form, "email": request.session.get(SIGNUP_EMAIL, "")}
+    return render(request, "portal/signup_email.html", context)
+
+
+@require_POST
+def signup_email_resend(request: HttpRequest) -> HttpResponse:
+    token = request.session.get(SIGNUP_TOKEN)
+    if not token:
+        return redirect("portal:signup")
+    try:
+        services.sign_up_email_resend(token=token, client_ip=client_ip(request))
+    except ApplicationError as error:
+        messages.error(request, error.message(_language()))
+    else:
+        messages.success(request, _("If a new code can be sent, it is on its way to your email."))
+    return redirect("portal:signup_email")
 
 
 def log_in(request: HttpRequest) -> HttpResponse:
@@ -140,14 +181,24 @@ def reset_confirm(request: HttpRequest, token: str) -> HttpResponse:
 
 def verify_email_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        services.email_verify_link(token=token)
+        registrant = services.email_verify_link(
+            token=token, signup_token=request.session.get(SIGNUP_TOKEN, "")
+        )
     except ApplicationError as error:
         return render(
             request,
             "portal/error.html",
-            {"code": error.code, "message": error.message(_language())},
+            {
+                "code": error.code,
+                "message": error.message(_language()),
+                "next_url": "/daftar/email/" if request.session.get(SIGNUP_TOKEN) else "",
+            },
             status=error.http_status,
         )
+    if registrant is None:
+        messages.success(request, _("Your email is verified. Sign in to continue."))
+        return redirect("portal:login")
+    sign_in(request, registrant)
     messages.success(request, _("Your email is verified."))
     return redirect("portal:status")
 
@@ -328,33 +379,6 @@ def _act(
     else:
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect("portal:status")
-
-
-@require_POST
-@registrant_required
-def email_code(request: HttpRequest, registrant: Registrant) -> HttpResponse:
-    form = f.CodeForm(request.POST)
-    return _act(
-        request,
-        registrant,
-        form,
-        lambda: services.email_verify_code(
-            registrant=registrant, code=form.cleaned_data["code"], client_ip=client_ip(request)
-        ),
-        _("Your email is verified."),
-    )
-
-
-@require_POST
-@registrant_required
-def email_resend(request: HttpRequest, registrant: Registrant) -> HttpResponse:
-    return _act(
-        request,
-        registrant,
-        forms.Form({}),
-        lambda: services.email_resend(registrant=registrant),
-        _("A new code is on its way to your email."),
-    )
 
 
 @require_POST

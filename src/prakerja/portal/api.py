@@ -11,13 +11,14 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
 from ninja import Field, File, NinjaAPI, Schema, Status
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
 
 from prakerja.catalog.models import Training
 from prakerja.common.actors import Actor
+from prakerja.common.api_types import OneLine
 from prakerja.common.errors import ApplicationError, NotFound, ValidationFailed
 from prakerja.orders.errors import TrainingNotAvailable
 from prakerja.orders.models import Order, Review
@@ -79,9 +80,12 @@ def _language() -> str:
 
 @participant_api.exception_handler(ApplicationError)
 def application_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
-    return participant_api.create_response(
+    response = participant_api.create_response(
         request, error.body(_language()), status=error.http_status
     )
+    for name, value in error.headers().items():
+        response[name] = value
+    return response
 
 
 @participant_api.exception_handler(NinjaValidationError)
@@ -89,6 +93,16 @@ def validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpR
     # ninja locates body fields as ("body", "<parameter name>", field, …): report the field path.
     fields = {".".join(str(p) for p in e["loc"][2:]) or "body": e["msg"] for e in error.errors}
     return application_error(request, ValidationFailed(details=fields))
+
+
+@participant_api.exception_handler(HttpError)
+def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    """ninja's own refusals in the contract's body: a body that is not JSON is a 422 naming it."""
+    if error.status_code == 400:
+        return application_error(request, ValidationFailed(details={"body": "JSON_INVALID"}))
+    response = application_error(request, ApplicationError(details={"detail": error.message}))
+    response.status_code = error.status_code
+    return response
 
 
 @participant_api.exception_handler(AuthenticationError)
@@ -173,6 +187,23 @@ class Accepted(Schema):
     ok: bool = True
 
 
+class SignUpOut(Schema):
+    signup_token: str = Field(
+        description="Finishes this sign-up with the emailed code (`POST /auth/signup/email`). "
+        "Keep it on the device; it is valid until the code expires (24 hours)."
+    )
+    email: str = Field(description="The email as the system keeps it (trimmed, lower case).")
+
+
+class SignUpTokenIn(Schema):
+    signup_token: OneLine = Field(min_length=1, max_length=100)
+
+
+class SignUpCodeIn(Schema):
+    signup_token: OneLine = Field(min_length=1, max_length=100)
+    code: OneLine = Field(min_length=1, max_length=20, description="The 6 digits from the email.")
+
+
 ERRORS = {400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 422: ErrorBody, 429: ErrorBody}
 
 
@@ -181,12 +212,62 @@ def _status(registrant: Registrant) -> dict:
     return {"registrant_id": registrant.pk, "layers": [layer.__dict__ for layer in layers]}
 
 
-@participant_api.post("/auth/signup", response={201: StatusOut, **ERRORS}, tags=["auth"])
+SIGN_UP_DOC = (
+    "Take a sign-up. The answer is the same whether or not the email, NIK or phone number already "
+    "has an account, so that nobody can learn who is registered: `202` with a `signup_token`. "
+    "Keep the token on the device and finish with `POST /auth/signup/email` and the 6-digit code "
+    "sent to the email. If the email already has an account, its owner is told by email instead "
+    "and the token finishes nothing. A NIK or phone number of another account is reported after "
+    "the email is proved, on `GET /me/status` (`NIK_TAKEN`, `PHONE_TAKEN`). Errors: 422 "
+    "VALIDATION_FAILED naming each field; 429 RATE_LIMITED."
+)
+
+
+@participant_api.post(
+    "/auth/signup",
+    response={202: SignUpOut, **ERRORS},
+    tags=["auth"],
+    description=SIGN_UP_DOC,
+)
 def sign_up(request: HttpRequest, payload: SignUpIn) -> Status:
-    registrant = services.registrant_sign_up(
+    receipt = services.registrant_sign_up(
         data=services.SignUp(**payload.dict()), client_ip=client_ip(request)
     )
-    return Status(201, _status(registrant))
+    return Status(202, {"signup_token": receipt.token, "email": receipt.email})
+
+
+@participant_api.post(
+    "/auth/signup/email",
+    response={200: TokenOut, **ERRORS},
+    tags=["auth"],
+    description="Finish a sign-up with its `signup_token` and the code from the email: the email "
+    "is proved and the answer is a bearer token, as `POST /auth/login` gives. 400 CODE_INVALID "
+    "for a wrong, used-up or expired code and for a token that finishes nothing (one answer for "
+    "all of them); 429 RATE_LIMITED.",
+)
+def sign_up_email(request: HttpRequest, payload: SignUpCodeIn) -> dict:
+    registrant = services.sign_up_email_verify(
+        token=payload.signup_token, code=payload.code, client_ip=client_ip(request)
+    )
+    return _token_for(registrant)
+
+
+@participant_api.post(
+    "/auth/signup/email/resend",
+    response={202: Accepted, **ERRORS},
+    tags=["auth"],
+    description="Send the sign-up's email code again (at most once a minute and five times a "
+    "day; the answer is `202` either way).",
+)
+def sign_up_email_resend(request: HttpRequest, payload: SignUpTokenIn) -> Status:
+    services.sign_up_email_resend(token=payload.signup_token, client_ip=client_ip(request))
+    return Status(202, {"ok": True})
+
+
+def _token_for(registrant: Registrant) -> dict:
+    token = secrets.token_urlsafe(32)
+    ApiToken.objects.create(registrant=registrant, token_hash=_hash(token))
+    return {"token": token, "registrant_id": registrant.pk}
 
 
 @participant_api.post("/auth/login", response={200: TokenOut, **ERRORS}, tags=["auth"])
@@ -194,9 +275,7 @@ def log_in(request: HttpRequest, payload: LoginIn) -> dict:
     registrant = services.registrant_authenticate(
         email=payload.email, password=payload.password, client_ip=client_ip(request)
     )
-    token = secrets.token_urlsafe(32)
-    ApiToken.objects.create(registrant=registrant, token_hash=_hash(token))
-    return {"token": token, "registrant_id": registrant.pk}
+    return _token_for(registrant)
 
 
 @participant_api.post(
@@ -229,30 +308,6 @@ def reset_confirm(request: HttpRequest, payload: ResetConfirmIn) -> dict:
 )
 def status(request: HttpRequest) -> dict:
     return _status(_me(request))
-
-
-@participant_api.post(
-    "/me/email/verify",
-    response={200: StatusOut, **ERRORS},
-    auth=BearerToken(),
-    tags=["verification"],
-)
-def email_verify(request: HttpRequest, payload: CodeIn) -> dict:
-    registrant = services.email_verify_code(
-        registrant=_me(request), code=payload.code, client_ip=client_ip(request)
-    )
-    return _status(registrant)
-
-
-@participant_api.post(
-    "/me/email/resend",
-    response={202: Accepted, **ERRORS},
-    auth=BearerToken(),
-    tags=["verification"],
-)
-def email_resend(request: HttpRequest) -> Status:
-    services.email_resend(registrant=_me(request))
-    return Status(202, {"ok": True})
 
 
 @participant_api.post(

@@ -7,6 +7,7 @@ import hmac
 from django.conf import settings
 from django.http import HttpRequest
 
+from prakerja.common.client_address import client_address
 from prakerja.registration.models import Registrant
 
 KEY_ID = "registrant_id"
@@ -43,4 +44,4 @@ def current_registrant(request: HttpRequest) -> Registrant | None:
 
 
 def client_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "unknown")
+    return client_address(request)

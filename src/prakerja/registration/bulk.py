@@ -3,8 +3,10 @@ offline at a job centre): sign-up and the verification layers a chunk at a time,
 statements per chunk instead of several per layer per person.
 
 They apply the rules of the per-item services in services.py and leave the same rows: the same
-field checks and refusals at sign-up (VALIDATION_FAILED naming each field, NIK_TAKEN / EMAIL_TAKEN /
-PHONE_TAKEN, also against an earlier person of the same call: the first wins), the same layer
+field checks at sign-up (VALIDATION_FAILED naming each field), the same handling of what another
+account holds (a NIK taken is kept unclaimed and fails NIK_TAKEN once the email is proved; a phone
+taken is not kept and the phone layer asks for another, PHONE_TAKEN; also against an earlier person
+of the same call: the first wins), the same layer
 states, reasons and times, and for every layer change the VerificationStep and audit event that
 `layers.layer_set` writes (same event type, subject and details). Transitions follow
 `layers.ALLOWED`; a registrant in another state than the step expects is skipped, not refused, and
@@ -12,6 +14,8 @@ the guard sits in the UPDATE's WHERE so that two callers racing on one registran
 it. Calling a step again changes nothing.
 
 What differs from the per-item path, on purpose:
+- an email that already has an account is refused (Refused EMAIL_TAKEN): a batch is the office's
+  own work, so nothing needs hiding from its caller, and no sign-up is started over from a batch.
 - nobody is sent anything: no email code at sign-up, no SMS when the phone layer opens. The caller
   verifies emails and phones in bulk (it stands for people who entered their codes).
 - no password: the account gets an unusable one (these people sign in by one-time code), so no
@@ -59,6 +63,7 @@ from prakerja.registration.layers import ALLOWED
 from prakerja.registration.models import Layer, LayerStatus, Registrant, VerificationStep
 from prakerja.registration.names import names_match
 from prakerja.registration.services import (
+    NIK_TAKEN_ACTOR,
     REGISTRY_RETRY_BACKOFF,
     REGISTRY_SAFETY_NET,
     SignUp,
@@ -78,6 +83,9 @@ SUBJECT_TYPE = Registrant._meta.label_lower
 WAITING = ("REGISTRY_CHECKING", "REGISTRY_RETRYING")  # a layer that waits on the registry
 REGISTRY_ACTOR = Actor.system("registry_check")
 ELIGIBILITY_ACTOR = Actor.system("eligibility")
+# How the phone layer opens once the NIK passes, as `_start_phone_layer` opens it: with the SMS code,
+# or asking for another number when the one given at sign-up is another account's.
+PHONE_OPENS = "(CASE WHEN phone IS NULL THEN 'PHONE_TAKEN' ELSE 'AWAITING_PHONE_CODE' END)"
 FACE_ACTOR = Actor.system("face_check")
 
 # The one-statement moves below write several layers at once: the table must allow each.
@@ -181,37 +189,27 @@ def _sign_up_chunk(people: list[BulkSignUp]) -> list[int | Refused]:
             [str(clean["email"]) for clean, _, _ in checked.values()],
             [str(clean["phone"]) for clean, _, _ in checked.values()],
         )
-        accepted: list[int] = []
+        accepted: list[tuple[int, str | None, bool]] = []  # position, NIK index claimed, phone kept
         for position, (clean, _, _) in checked.items():
-            taken: dict[str, object] = {}
-            if indexes[position] in taken_niks:
-                taken["nik"] = "NIK_TAKEN"
             if clean["email"] in taken_emails:
-                taken["email"] = "EMAIL_TAKEN"
-            if clean["phone"] in taken_phones:
-                taken["phone"] = "PHONE_TAKEN"
-            if taken:
-                outcome[position] = Refused(ValidationFailed(details=taken))
+                outcome[position] = Refused(ValidationFailed(details={"email": "EMAIL_TAKEN"}))
                 continue
+            nik_index = indexes[position] if indexes[position] not in taken_niks else None
+            phone_kept = clean["phone"] not in taken_phones
             # Taken from here on for the chunk's later people, as a per-item run would find it.
             taken_niks.add(indexes[position])
             taken_emails.add(str(clean["email"]))
             taken_phones.add(str(clean["phone"]))
-            accepted.append(position)
+            accepted.append((position, nik_index, phone_kept))
         if accepted:
-            ids = _registrants_insert([(checked[p], indexes[p]) for p in accepted])
-            for position in accepted:
-                registrant_id = ids.get(indexes[position])
+            ids = _registrants_insert([(checked[p], nik, kept) for p, nik, kept in accepted])
+            for position, _, _ in accepted:
+                registrant_id = ids.get(str(checked[position][0]["email"]))
                 if registrant_id is not None:
                     outcome[position] = registrant_id
                     continue
-                # Signed up by someone else since the check above: the database let theirs in.
-                clean = checked[position][0]
-                outcome[position] = Refused(
-                    ValidationFailed(
-                        details=_which_taken(indexes[position], clean["email"], clean["phone"])
-                    )
-                )
+                # Met a concurrent sign-up since the check above: the database let theirs in.
+                outcome[position] = Refused(ValidationFailed(details={"account": "TAKEN"}))
     assert all(item is not None for item in outcome)
     return outcome  # type: ignore[return-value]
 
@@ -222,10 +220,9 @@ def _taken(
     """Which of these NIKs, emails and phones (of active accounts) belong to an account already."""
     if not nik_indexes:
         return set(), set(), set()
+    held = Registrant.objects.filter(nik_index__in=nik_indexes).values_list("nik_index", flat=True)
     return (
-        set(
-            Registrant.objects.filter(nik_index__in=nik_indexes).values_list("nik_index", flat=True)
-        ),
+        {index for index in held if index},
         set(Registrant.objects.filter(email__in=emails).values_list("email", flat=True)),
         {
             phone
@@ -235,18 +232,6 @@ def _taken(
             if phone
         },
     )
-
-
-def _which_taken(nik_index: str, email: object, phone: object) -> dict[str, object]:
-    """services._which_is_taken, for the rare person whose insert met a concurrent sign-up."""
-    details: dict[str, object] = {}
-    if Registrant.objects.filter(nik_index=nik_index).exists():
-        details["nik"] = "NIK_TAKEN"
-    if Registrant.objects.filter(email=email).exists():
-        details["email"] = "EMAIL_TAKEN"
-    if Registrant.objects.filter(phone=phone, is_active=True).exists():
-        details["phone"] = "PHONE_TAKEN"
-    return details or {"account": "TAKEN"}
 
 
 _SIGN_UP_COLUMNS = (
@@ -275,12 +260,13 @@ def _unusable_password() -> str:
 
 
 def _registrants_insert(
-    rows: list[tuple[tuple[dict[str, object], str, str], str]],
+    rows: list[tuple[tuple[dict[str, object], str, str], str | None, bool]],
 ) -> dict[str, int]:
-    """One INSERT of the accounts as `registrant_sign_up` creates them; returns NIK index -> id. A
-    row that meets a unique constraint (a concurrent sign-up) is skipped, not an error."""
+    """One INSERT of the accounts as `registrant_sign_up` creates them (the NIK claimed or not, the
+    phone kept or not); returns email -> id. A row that meets a unique constraint (a concurrent
+    sign-up) is skipped, not an error."""
     values = []
-    for (clean, nik, sex), nik_index in rows:
+    for (clean, nik, sex), nik_index, phone_kept in rows:
         values.append(
             [
                 clean["email"],
@@ -291,7 +277,7 @@ def _registrants_insert(
                 crypto.encrypt(nik),
                 nik_index,
                 nik[-4:],
-                clean["phone"],
+                clean["phone"] if phone_kept else None,
                 clean["regency_code"],
                 clean["province_code"],
                 clean["education"],
@@ -315,11 +301,11 @@ def _registrants_insert(
         f"SELECT {', '.join(f'r.{name}' for name, _ in _SIGN_UP_COLUMNS)}, '', %s, %s, "
         f"{', '.join(['%s'] * len(layer_values))}, 0 FROM {source} AS r "
         # WHERE true: SQLite reads an ON after a bare FROM as the start of a join.
-        "WHERE true ON CONFLICT DO NOTHING RETURNING id, nik_index"
+        "WHERE true ON CONFLICT DO NOTHING RETURNING id, email"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [True, db_time(timezone.now()), *layer_values, *param])
-        return {nik_index: pk for pk, nik_index in cursor.fetchall()}
+        return {email: pk for pk, email in cursor.fetchall()}
 
 
 # --- email ---------------------------------------------------------------------------------------
@@ -354,9 +340,9 @@ _Answers = dict[int, tuple[str, str, str | None, list[str]]]
 def _registry_answers(chunk: list[int]) -> _Answers:
     """The registry's verdict on the NIK of each registrant of the chunk whose email step is due
     (none for a NIK it could not answer). Asked outside any transaction, as per item."""
-    due = Registrant.objects.filter(pk__in=chunk, email_status=P, nik_status=P).values_list(
-        "pk", "nik_encrypted", "full_name", "birth_date"
-    )
+    due = Registrant.objects.filter(
+        pk__in=chunk, email_status=P, nik_status=P, nik_index__isnull=False
+    ).values_list("pk", "nik_encrypted", "full_name", "birth_date")
     registry = population_registry()
     answers: _Answers = {}
     for pk, nik_encrypted, full_name, birth_date in due:
@@ -374,6 +360,13 @@ def _registry_answers(chunk: list[int]) -> _Answers:
 
 
 def _emails_chunk(chunk: list[int], answers: _Answers, actor: Actor, now: datetime.datetime) -> int:
+    # An account whose sign-up gave a NIK another account holds fails NIK_TAKEN with its email, as
+    # `_email_passed` decides it: nothing to ask the registry.
+    answers = dict(answers)
+    for pk in Registrant.objects.filter(
+        pk__in=chunk, email_status=P, nik_index__isnull=True
+    ).values_list("pk", flat=True):
+        answers[pk] = (NO, "NIK_TAKEN", None, [])
     stamp = db_time(now)
     safety_net = db_time(now + REGISTRY_SAFETY_NET)
     rows = []
@@ -398,36 +391,29 @@ def _emails_chunk(chunk: list[int], answers: _Answers, actor: Actor, now: dateti
         "nik_status = r.status, nik_reason = r.reason, nik_at = %s, "
         "kk_index = COALESCE(r.kk, kk_index), "
         "phone_status = CASE WHEN r.status = %s THEN %s ELSE phone_status END, "
-        "phone_reason = CASE WHEN r.status = %s THEN %s ELSE phone_reason END, "
+        f"phone_reason = CASE WHEN r.status = %s THEN {PHONE_OPENS} ELSE phone_reason END, "
         "phone_at = CASE WHEN r.status = %s THEN %s ELSE phone_at END, "
         "registry_attempts = CASE WHEN r.decided = 1 THEN 0 ELSE registry_attempts END, "
         f"registry_retry_at = r.retry_at FROM {source} AS r WHERE {R}.id = r.rid "
-        f"AND {_plain('email_status')} = %s AND {_plain('nik_status')} = %s RETURNING id",
-        [
-            OK,
-            stamp,
-            stamp,
-            OK,
-            P,
-            OK,
-            "AWAITING_PHONE_CODE",
-            OK,
-            stamp,
-            *param,
-            P,
-            P,
-        ],
+        f"AND {_plain('email_status')} = %s AND {_plain('nik_status')} = %s "
+        # The reason as written, not PHONE_OPENS again: SQLite 3.40 misreads `phone IS NULL` in
+        # RETURNING (the partial index on phone), though the SET evaluates it right.
+        "RETURNING id, phone_reason",
+        [OK, stamp, stamp, OK, P, OK, OK, stamp, *param, P, P],
     )
     changes: list[_Change] = []
     for pk in sorted(moved):
         changes.append(_Change(pk, Layer.EMAIL, OK, details={"via": "code"}, actor=actor))
+        status, reason, _, mismatched = answers.get(pk, (P, "", None, []))
+        if reason == "NIK_TAKEN":
+            changes.append(_Change(pk, Layer.NIK, NO, reason, actor=NIK_TAKEN_ACTOR))
+            continue
         changes.append(_Change(pk, Layer.NIK, P, "REGISTRY_CHECKING", actor=actor))
         if pk not in answers:
             continue
-        status, reason, _, mismatched = answers[pk]
         if status == OK:
             changes.append(_Change(pk, Layer.NIK, OK))
-            changes.append(_Change(pk, Layer.PHONE, P, "AWAITING_PHONE_CODE"))
+            changes.append(_Change(pk, Layer.PHONE, P, moved[pk]))
         else:
             details = {"fields": mismatched} if mismatched else None
             changes.append(_Change(pk, Layer.NIK, NO, reason, details))
@@ -540,15 +526,15 @@ def _nik_outcomes(
         source, param = json_rows((("rid", "bigint"), ("kk", "text")), passed)
         moved = _returning(
             f"UPDATE {R} SET nik_status = %s, nik_reason = '', nik_at = %s, kk_index = r.kk, "  # noqa: S608
-            "phone_status = %s, phone_reason = %s, phone_at = %s, registry_attempts = 0, "
-            f"registry_retry_at = NULL FROM {source} AS r WHERE {R}.id = r.rid "
-            f"AND {_plain('nik_status')} = %s AND nik_reason IN {waiting} "
-            f"AND {_plain('phone_status')} = %s RETURNING id",
-            [OK, stamp, P, "AWAITING_PHONE_CODE", stamp, *param, P, *WAITING, P],
+            f"phone_status = %s, phone_reason = {PHONE_OPENS}, phone_at = %s, "
+            f"registry_attempts = 0, registry_retry_at = NULL FROM {source} AS r "
+            f"WHERE {R}.id = r.rid AND {_plain('nik_status')} = %s AND nik_reason IN {waiting} "
+            f"AND {_plain('phone_status')} = %s RETURNING id, phone_reason",
+            [OK, stamp, P, stamp, *param, P, *WAITING, P],
         )
         for pk in sorted(moved):
             changes.append(_Change(pk, Layer.NIK, OK))
-            changes.append(_Change(pk, Layer.PHONE, P, "AWAITING_PHONE_CODE"))
+            changes.append(_Change(pk, Layer.PHONE, P, moved[pk]))
     if failed:
         source, param = json_rows((("rid", "bigint"), ("reason", "text")), failed)
         moved = _returning(
@@ -673,7 +659,7 @@ def phones_verify_bulk(
 def _ineligible(
     birth_date: datetime.date,
     in_school: bool,
-    nik_index: str,
+    nik_index: str | None,
     *,
     min_age: int,
     today: datetime.date,
@@ -706,7 +692,7 @@ def _faces_ahead(chunk: list[int], clean: bytes) -> dict[int, FaceResult]:
         return {}
     min_age = scheme_active().min_age_years
     today = timezone.localdate(timezone=WIB)
-    excluded = excluded_indexes(row[3] for row in due)
+    excluded = excluded_indexes(row[3] for row in due if row[3])
     registry = population_registry()
     faces: dict[int, FaceResult] = {}
     for pk, birth_date, in_school, nik_index, nik_encrypted in due:
@@ -743,7 +729,7 @@ def _phones_chunk(chunk: list[int], actor: Actor, faces: dict[int, FaceResult]) 
     now = timezone.now()
     min_age = scheme_active().min_age_years
     today = timezone.localdate(timezone=WIB)
-    excluded = excluded_indexes(person[3] for person in people)
+    excluded = excluded_indexes(person[3] for person in people if person[3])
     rows: list[list[Any]] = []
     changes: list[_Change] = []
     for pk, birth_date, in_school, nik_index, status, current, face_status, face_reason in people:

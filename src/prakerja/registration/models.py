@@ -61,7 +61,9 @@ class Registrant(models.Model):
     birth_date = models.DateField()
     sex = models.CharField(max_length=1)  # from the NIK: "F" when the day carries +40
     nik_encrypted = models.TextField()
-    nik_index = models.CharField(max_length=64, unique=True)  # one NIK, one account, for ever
+    # One NIK, one account, for ever. NULL for an account whose sign-up gave a NIK another account
+    # already holds: its NIK layer fails NIK_TAKEN once the email is proved (services.py).
+    nik_index = models.CharField(max_length=64, unique=True, null=True, blank=True)
     nik_last4 = models.CharField(max_length=4)
     kk_index = models.CharField(max_length=64, blank=True, db_index=True)  # from the registry
     # E.164 (+62…); NULL, not "", so that the one-phone-per-account constraint skips it
@@ -74,6 +76,9 @@ class Registrant(models.Model):
     language = models.CharField(max_length=2, default="id")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Until the email is proved, only the device that signed up can finish: it holds the token
+    # whose hash this is, the mailbox holds the code (services.registrant_sign_up).
+    signup_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
     email_status = _status()
     email_reason = _reason()

@@ -52,6 +52,31 @@ def password_reset(registrant: Registrant, *, code: str, token: str) -> None:
     )
 
 
+def sign_up_attempted(registrant: Registrant) -> None:
+    """Someone signed up with the email of this (proved) account: its owner hears of it."""
+    base = env.get("PRAKERJA_PUBLIC_URL").rstrip("/")
+    _email(
+        registrant,
+        "signup_attempt",
+        "Ada yang mencoba mendaftar dengan email Anda",
+        "Someone tried to sign up with your email",
+        login_link=base + reverse("portal:login"),
+        reset_link=base + reverse("portal:reset_request"),
+    )
+
+
+def nik_attempted(registrant: Registrant) -> None:
+    """Someone proved an email and gave the NIK this account holds: its owner hears of it."""
+    base = env.get("PRAKERJA_PUBLIC_URL").rstrip("/")
+    _email(
+        registrant,
+        "nik_attempt",
+        "NIK Anda dipakai untuk mendaftar akun lain",
+        "Your NIK was given to sign up another account",
+        complaint_link=base + reverse("grievances:new"),
+    )
+
+
 def phone_code(registrant: Registrant, *, code: str) -> None:
     from prakerja.registration.tasks import sms_send_task
 

@@ -48,6 +48,13 @@ REASONS: dict[str, Reason] = {
         "Masukkan kode dari SMS. Kode berlaku 5 menit.",
         "Enter the code from the SMS. It is valid for 5 minutes.",
     ),
+    "PHONE_TAKEN": Reason(
+        "Nomor ponsel yang Anda tulis saat mendaftar sudah dipakai akun lain.",
+        "The mobile number you gave when signing up is used by another account.",
+        "Tulis nomor ponsel lain milik Anda di bawah ini; kami kirim kode OTP ke nomor itu.",
+        "Write another mobile number of yours below; we will send the one-time code to it.",
+        can_retry=True,
+    ),
     "AWAITING_SELFIE": Reason(
         "Langkah terakhir: foto wajah (swafoto) untuk dicocokkan dengan foto KTP Anda.",
         "Last step: a selfie to compare with your ID card photo.",
@@ -76,6 +83,15 @@ REASONS: dict[str, Reason] = {
         "Periksa tanggal lahir di KTP Anda, perbaiki, lalu kirim ulang.",
         "Check the birth date on your ID card, correct it, then send it again.",
         can_retry=True,
+    ),
+    "NIK_TAKEN": Reason(
+        "NIK ini sudah terdaftar pada akun lain. Satu NIK hanya untuk satu akun.",
+        "This NIK is already registered to another account. One NIK is one account.",
+        "Jika Anda punya akun lain, masuk dengan akun itu. Jika Anda tidak pernah mendaftar, NIK "
+        "Anda mungkin dipakai orang lain: ajukan pengaduan (kategori Verifikasi) agar kami "
+        "memeriksanya.",
+        "If you have another account, sign in with it. If you never signed up before, someone "
+        "may be using your NIK: file a complaint (category Verification) so that we look into it.",
     ),
     "DECEASED": Reason(
         "Data kependudukan mencatat pemilik NIK ini telah meninggal dunia.",

@@ -4,6 +4,8 @@ gateway happen in tasks queued on commit, so a slow or broken partner never hold
 
 import contextlib
 import datetime
+import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -23,7 +25,13 @@ from prakerja.common.images import NotAPicture, jpeg_without_metadata
 from prakerja.common.timeutil import WIB
 from prakerja.integrations.population import RegistryUnavailable, population_registry
 from prakerja.registration import notify
-from prakerja.registration.codes import ResendTooSoon, code_check, code_issue
+from prakerja.registration.codes import (
+    CodeExpired,
+    CodeWrong,
+    ResendTooSoon,
+    code_check,
+    code_issue,
+)
 from prakerja.registration.exclusions import exclusion_categories_for
 from prakerja.registration.layers import layer_set
 from prakerja.registration.models import (
@@ -42,16 +50,26 @@ from prakerja.waves.selectors import scheme_active
 
 P, OK, NO = LayerStatus.PENDING, LayerStatus.PASSED, LayerStatus.FAILED
 
-SIGNUP_PER_IP = Limit(hits=20, seconds=3600)
-LOGIN_PER_IP = Limit(hits=60, seconds=900)
+# Limits count first what they protect: an email, a NIK, a phone number, an account, a code. Per
+# address only as a ceiling against one machine's flood, sized for carrier-grade NAT, where thousands
+# of phones share an address (the reasoning and figures: docs/operations.md, "Rate limits").
+SIGNUP_PER_EMAIL = Limit(hits=5, seconds=3600)
+SIGNUP_PER_NIK = Limit(hits=5, seconds=3600)
+SIGNUP_PER_IP = Limit(hits=1000, seconds=3600)
+SIGNUP_CODE_CHECKS_PER_TOKEN = Limit(hits=10, seconds=900)
+LOGIN_PER_IP = Limit(hits=3000, seconds=900)
 LOGIN_FAILURES_PER_EMAIL = Limit(hits=5, seconds=900)
-RESET_PER_IP = Limit(hits=10, seconds=3600)
+RESET_PER_IP = Limit(hits=500, seconds=3600)
 RESET_PER_EMAIL = Limit(hits=3, seconds=3600)
+RESET_CHECKS_PER_EMAIL = Limit(hits=10, seconds=3600)
 EMAIL_SENDS_PER_DAY = Limit(hits=5, seconds=86400)
 SMS_PER_NUMBER_PER_DAY = Limit(hits=5, seconds=86400)
-SMS_PER_IP_PER_DAY = Limit(hits=20, seconds=86400)
-OTP_CHECKS_PER_IP = Limit(hits=30, seconds=900)
+SMS_PER_ACCOUNT_PER_DAY = Limit(hits=10, seconds=86400)
+SMS_PER_IP_PER_DAY = Limit(hits=5000, seconds=86400)
+OTP_CHECKS_PER_IP = Limit(hits=3000, seconds=900)
+PHONE_CHANGES_PER_DAY = Limit(hits=5, seconds=86400)
 SELFIE_MAX_BYTES = 5 * 1024 * 1024
+NIK_TAKEN_ACTOR = Actor.system("nik_taken")
 REGISTRY_RETRY_BACKOFF = (60, 120, 300, 600, 1800, 3600)  # seconds, then hourly
 REGISTRY_SAFETY_NET = datetime.timedelta(minutes=5)
 
@@ -204,52 +222,107 @@ class _PasswordSubject:
     full_name: str
 
 
-def registrant_sign_up(*, data: SignUp, client_ip: str, actor: Actor | None = None) -> Registrant:
-    """Create the account with every layer pending and send the email code. Refused input raises
-    ValidationFailed naming each field and writes nothing."""
+@dataclass(frozen=True)
+class SignUpReceipt:
+    """What a sign-up answers, the same whether or not the email, NIK or phone is registered: the
+    token that, with the code sent to the email, finishes the sign-up (sign_up_email_verify)."""
+
+    token: str
+    email: str
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def registrant_sign_up(
+    *, data: SignUp, client_ip: str, actor: Actor | None = None
+) -> SignUpReceipt:
+    """Take a sign-up without telling the caller anything about other accounts (docs/security.md).
+    Refused input raises ValidationFailed naming each field and writes nothing; otherwise the answer
+    is a receipt, whatever the state:
+
+    - a new email: the account is made with every layer pending and the email code sent. A NIK
+      another account holds is kept but not claimed (NIK_TAKEN once the email is proved); a phone
+      another account uses is not kept (the phone layer asks for another number);
+    - the email of an account that never proved it: that sign-up starts over with these details
+      (the latest sign-up of a mailbox is the one its code finishes);
+    - the email of an account that proved it: nothing changes; its owner is told by email.
+
+    Only the device holding the receipt's token can finish with the code, so whoever reads the
+    mailbox cannot finish a sign-up someone else started, nor the reverse."""
     throttle_hit(key=f"signup:ip:{client_ip}", limit=SIGNUP_PER_IP)
     clean, nik, sex = _checked_sign_up(data)
+    email = str(clean["email"])
     nik_index = crypto.blind_index(nik, purpose="nik")
-    taken: dict[str, object] = {}
-    if Registrant.objects.filter(nik_index=nik_index).exists():
-        taken["nik"] = "NIK_TAKEN"
-    if Registrant.objects.filter(email=clean["email"]).exists():
-        taken["email"] = "EMAIL_TAKEN"
-    if Registrant.objects.filter(phone=clean["phone"], is_active=True).exists():
-        taken["phone"] = "PHONE_TAKEN"
-    if taken:
-        raise ValidationFailed(details=taken)
-    try:
-        with transaction.atomic():
-            registrant = Registrant.objects.create(
-                **clean,
-                password=make_password(data.password),
-                sex=sex,
-                nik_encrypted=crypto.encrypt(nik),
-                nik_index=nik_index,
-                nik_last4=nik[-4:],
-                email_reason="AWAITING_EMAIL_CODE",
-                nik_reason="WAITING_EARLIER_LAYER",
-                phone_reason="WAITING_EARLIER_LAYER",
-                eligibility_reason="WAITING_EARLIER_LAYER",
-                face_reason="WAITING_EARLIER_LAYER",
-            )
-            _send_email_code(registrant)
-    except IntegrityError:
-        # Two sign-ups with one NIK (or email, or phone) at once: the database lets one through.
-        raise ValidationFailed(details=_which_is_taken(nik_index, clean)) from None
-    return registrant
+    throttle_hit(key=f"signup:email:{_email_key(email)}", limit=SIGNUP_PER_EMAIL)
+    throttle_hit(key=f"signup:nik:{nik_index}", limit=SIGNUP_PER_NIK)
+    # The hash is the dearest step: every path pays it, so the answer takes as long either way.
+    password = make_password(data.password)
+    token = secrets.token_urlsafe(32)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                _sign_up_apply(clean, nik, sex, nik_index, password, _token_hash(token))
+            break
+        except IntegrityError:
+            # A concurrent sign-up took this email, NIK or phone first: decide again, seeing it.
+            if attempt == 2:
+                raise
+    return SignUpReceipt(token=token, email=email)
 
 
-def _which_is_taken(nik_index: str, clean: dict[str, object]) -> dict[str, object]:
-    details: dict[str, object] = {}
-    if Registrant.objects.filter(nik_index=nik_index).exists():
-        details["nik"] = "NIK_TAKEN"
-    if Registrant.objects.filter(email=clean["email"]).exists():
-        details["email"] = "EMAIL_TAKEN"
-    if Registrant.objects.filter(phone=clean["phone"], is_active=True).exists():
-        details["phone"] = "PHONE_TAKEN"
-    return details or {"account": "TAKEN"}
+def _email_key(email: str) -> str:
+    return crypto.blind_index(email.strip().lower(), purpose="email")
+
+
+def _sign_up_apply(
+    clean: dict[str, object],
+    nik: str,
+    sex: str,
+    nik_index: str,
+    password: str,
+    token_hash: str,
+) -> None:
+    existing = Registrant.objects.select_for_update().filter(email=clean["email"]).first()
+    if existing is not None and (existing.email_status != P or not existing.is_active):
+        notify.sign_up_attempted(existing)
+        return
+    others = Registrant.objects.exclude(pk=existing.pk) if existing else Registrant.objects.all()
+    nik_free = not others.filter(nik_index=nik_index).exists()
+    phone_free = not others.filter(phone=clean["phone"], is_active=True).exists()
+    fields: dict[str, object] = {
+        **clean,
+        "phone": clean["phone"] if phone_free else None,
+        "password": password,
+        "sex": sex,
+        "nik_encrypted": crypto.encrypt(nik),
+        "nik_index": nik_index if nik_free else None,
+        "nik_last4": nik[-4:],
+        "signup_token_hash": token_hash,
+    }
+    if existing is None:
+        registrant = Registrant.objects.create(
+            **fields,
+            email_reason="AWAITING_EMAIL_CODE",
+            nik_reason="WAITING_EARLIER_LAYER",
+            phone_reason="WAITING_EARLIER_LAYER",
+            eligibility_reason="WAITING_EARLIER_LAYER",
+            face_reason="WAITING_EARLIER_LAYER",
+        )
+    else:
+        registrant = existing
+        for name, value in fields.items():
+            setattr(registrant, name, value)
+        registrant.save(update_fields=list(fields))
+        from prakerja.audit.services import audit_record
+
+        audit_record(
+            actor=Actor.participant(registrant.pk),
+            event_type="registration.sign_up_restarted",
+            subject=registrant,
+        )
+    _send_email_code_quietly(registrant)
 
 
 # --- email layer ---------------------------------------------------------------------------------
@@ -257,8 +330,43 @@ def _which_is_taken(nik_index: str, clean: dict[str, object]) -> dict[str, objec
 EMAIL_LINK_SALT = "prakerja.email-verify"
 
 
+class SignUpCodeWrong(ApplicationError):
+    """A sign-up's email code refused. One answer for a wrong code, a used-up or expired one and a
+    receipt that finishes nothing (its email had an account already), so a caller learns nothing
+    about other accounts from it."""
+
+    code = "CODE_INVALID"
+    http_status = 400
+    message_id = (
+        "Kode salah atau sudah tidak berlaku. Periksa email terbaru dari Kartu Prakerja, atau minta "
+        "kode baru."
+    )
+    message_en = (
+        "The code is wrong or no longer valid. Check the latest email from Kartu Prakerja, or ask "
+        "for a new code."
+    )
+
+
+class LinkNeedsCode(ApplicationError):
+    code = "LINK_NEEDS_CODE"
+    http_status = 400
+    message_id = (
+        "Demi keamanan, tautan ini hanya berlaku di ponsel atau peramban tempat Anda mendaftar. "
+        "Buka tautan di sana, atau masukkan kode 6 angka dari email di halaman pendaftaran."
+    )
+    message_en = (
+        "For your safety this link works only on the phone or browser you signed up on. Open it "
+        "there, or enter the 6-digit code from the email on the sign-up page."
+    )
+
+
 def email_link_token(registrant: Registrant) -> str:
-    return signing.TimestampSigner(salt=EMAIL_LINK_SALT).sign(f"{registrant.pk}:{registrant.email}")
+    """The emailed link: this account, this address and this sign-up (a later sign-up of the same
+    mailbox makes earlier links invalid)."""
+    attempt = (registrant.signup_token_hash or "")[:16]
+    return signing.TimestampSigner(salt=EMAIL_LINK_SALT).sign(
+        f"{registrant.pk}:{attempt}:{registrant.email}"
+    )
 
 
 def _send_email_code(registrant: Registrant) -> None:
@@ -267,34 +375,68 @@ def _send_email_code(registrant: Registrant) -> None:
     notify.email_verification(registrant, code=code, token=email_link_token(registrant))
 
 
-def email_resend(*, registrant: Registrant) -> None:
-    if registrant.email_status != P:
-        raise StepNotAvailable(details={"layer": "email"})
-    with transaction.atomic():
+def _send_email_code_quietly(registrant: Registrant) -> None:
+    """Send a code unless the mailbox got one a moment ago or too many today; the caller's answer
+    must not tell which (a code sent earlier keeps working)."""
+    with contextlib.suppress(RateLimited, ResendTooSoon):
         _send_email_code(registrant)
 
 
-def email_verify_code(*, registrant: Registrant, code: str, client_ip: str) -> Registrant:
-    if registrant.email_status != P:
-        raise StepNotAvailable(details={"layer": "email"})
+def _awaiting_email(token: str) -> Registrant | None:
+    return Registrant.objects.filter(
+        signup_token_hash=_token_hash(token), email_status=P, is_active=True
+    ).first()
+
+
+def sign_up_email_verify(*, token: str, code: str, client_ip: str) -> Registrant:
+    """Finish a sign-up: the receipt's token and the code from the email. Returns the account, now
+    with its email proved, for the caller to sign in; SignUpCodeWrong otherwise, whatever the
+    cause."""
     throttle_hit(key=f"otp-check:ip:{client_ip}", limit=OTP_CHECKS_PER_IP)
-    code_check(registrant=registrant, purpose=CodePurpose.EMAIL, code=code)
+    throttle_hit(key=f"signup-code:{_token_hash(token)}", limit=SIGNUP_CODE_CHECKS_PER_TOKEN)
+    registrant = _awaiting_email(token)
+    if registrant is None:
+        raise SignUpCodeWrong()
+    try:
+        code_check(registrant=registrant, purpose=CodePurpose.EMAIL, code=code)
+    except (CodeWrong, CodeExpired):
+        raise SignUpCodeWrong() from None
     return _email_passed(registrant.pk, how="code")
 
 
-def email_verify_link(*, token: str) -> Registrant:
+def sign_up_email_resend(*, token: str, client_ip: str) -> None:
+    """A new email code for the sign-up of this receipt; the same (empty) answer when there is
+    nothing to send it for."""
+    throttle_hit(key=f"signup-resend:ip:{client_ip}", limit=SIGNUP_PER_IP)
+    throttle_hit(key=f"signup-resend:{_token_hash(token)}", limit=EMAIL_SENDS_PER_DAY)
+    registrant = _awaiting_email(token)
+    if registrant is None:
+        return
+    with transaction.atomic():
+        _send_email_code_quietly(registrant)
+
+
+def email_verify_link(*, token: str, signup_token: str) -> Registrant | None:
+    """The emailed link, opened where the sign-up was made (`signup_token`, kept by the portal's
+    session): proves the email and returns the account to sign in. None when the email was proved
+    already; LinkNeedsCode when opened elsewhere: whoever reads the mailbox must not finish a
+    sign-up someone else started; LinkInvalid for an expired, forged or superseded link."""
     try:
         value = signing.TimestampSigner(salt=EMAIL_LINK_SALT).unsign(
             token, max_age=datetime.timedelta(hours=24)
         )
-    except signing.BadSignature:
+        registrant_id, attempt, email = value.split(":", 2)
+    except (signing.BadSignature, ValueError):
         raise LinkInvalid() from None
-    registrant_id, email = value.split(":", 1)
     registrant = Registrant.objects.filter(pk=int(registrant_id), email=email).first()
     if registrant is None:
         raise LinkInvalid()
     if registrant.email_status == OK:
-        return registrant  # a second click on the same link is fine
+        return None  # a second click on the same link is fine
+    if (registrant.signup_token_hash or "")[:16] != attempt:
+        raise LinkInvalid()
+    if not signup_token or _token_hash(signup_token) != registrant.signup_token_hash:
+        raise LinkNeedsCode()
     return _email_passed(registrant.pk, how="link")
 
 
@@ -305,6 +447,20 @@ def _email_passed(registrant_id: int, *, how: str) -> Registrant:
             return registrant
         actor = Actor.participant(registrant.pk)
         layer_set(registrant, Layer.EMAIL, OK, actor=actor, details={"via": how})
+        registrant.signup_token_hash = None
+        registrant.save(update_fields=["signup_token_hash"])
+        if registrant.nik_index is None:
+            # The NIK given at sign-up belongs to another account: nothing to ask the registry.
+            layer_set(registrant, Layer.NIK, NO, reason="NIK_TAKEN", actor=NIK_TAKEN_ACTOR)
+            holder = Registrant.objects.filter(
+                nik_index=crypto.blind_index(
+                    crypto.decrypt(registrant.nik_encrypted), purpose="nik"
+                ),
+                email_status=OK,
+            ).first()
+            if holder is not None:
+                notify.nik_attempted(holder)
+            return registrant
         layer_set(registrant, Layer.NIK, P, reason="REGISTRY_CHECKING", actor=actor)
         _queue_registry_check(registrant)
     return registrant
@@ -463,6 +619,10 @@ def nik_correct(*, registrant: Registrant, full_name: str, birth_date: datetime.
 
 
 def _start_phone_layer(registrant: Registrant, *, actor: Actor) -> None:
+    if registrant.phone is None:
+        # The number given at sign-up is another account's: the person gives another one.
+        layer_set(registrant, Layer.PHONE, P, reason="PHONE_TAKEN", actor=actor)
+        return
     layer_set(registrant, Layer.PHONE, P, reason="AWAITING_PHONE_CODE", actor=actor)
     # If the number hit its cap, the passed NIK check stands; the person asks again later.
     with contextlib.suppress(RateLimited, ResendTooSoon):
@@ -472,6 +632,7 @@ def _start_phone_layer(registrant: Registrant, *, actor: Actor) -> None:
 def _send_phone_code(registrant: Registrant, *, client_ip: str) -> None:
     assert registrant.phone
     throttle_hit(key=f"sms:number:{registrant.phone}", limit=SMS_PER_NUMBER_PER_DAY)
+    throttle_hit(key=f"sms:account:{registrant.pk}", limit=SMS_PER_ACCOUNT_PER_DAY)
     if client_ip != "system":
         throttle_hit(key=f"sms:ip:{client_ip}", limit=SMS_PER_IP_PER_DAY)
     code = code_issue(registrant=registrant, purpose=CodePurpose.PHONE, target=registrant.phone)
@@ -507,6 +668,9 @@ def phone_change(*, registrant: Registrant, phone: str, client_ip: str) -> Regis
         new_phone = normalise_phone(phone)
     except ValueError:
         raise ValidationFailed(details={"phone": "PHONE_INVALID"}) from None
+    # Signed in, the person may learn that a number is taken; a day's cap keeps that from becoming
+    # a way to test numbers by the thousand.
+    throttle_hit(key=f"phone-change:{registrant.pk}", limit=PHONE_CHANGES_PER_DAY)
     if (
         Registrant.objects.filter(phone=new_phone, is_active=True)
         .exclude(pk=registrant.pk)
@@ -548,6 +712,8 @@ def _eligibility_check(registrant: Registrant, *, actor: Actor) -> None:
     """Age, formal education and exclusion lists; passing opens the face check."""
     scheme = scheme_active()
     today = timezone.localdate(timezone=WIB)
+    # Eligibility follows a passed NIK layer, so the account holds its NIK.
+    assert registrant.nik_index is not None
     categories = exclusion_categories_for(registrant.nik_index)
     details: dict[str, object] = {}
     if age_on(registrant.birth_date, today) < scheme.min_age_years:
@@ -645,18 +811,22 @@ _DUMMY_HASH = make_password("prakerja-timing-equaliser")
 
 def registrant_authenticate(*, email: str, password: str, client_ip: str) -> Registrant:
     """The same answer and about the same time whether or not the email has an account, so sign-in
-    cannot tell anyone which emails are registered. Failures lock the email for a while."""
+    cannot tell anyone which emails are registered. An account whose email was never proved cannot
+    sign in with its password either: its sign-up is finished with the emailed code on the device
+    that made it (or made again), else signing in would tell a stranger which sign-ups went
+    through. Failures lock the email for a while."""
     email = email.strip().lower()
     throttle_hit(key=f"login:ip:{client_ip}", limit=LOGIN_PER_IP)
-    failures_key = f"login-fail:email:{crypto.blind_index(email, purpose='email')}"
+    failures_key = f"login-fail:email:{_email_key(email)}"
     if (
         throttle_count(key=failures_key, limit=LOGIN_FAILURES_PER_EMAIL)
         >= LOGIN_FAILURES_PER_EMAIL.hits
     ):
-        raise AccountLocked(minutes=LOGIN_FAILURES_PER_EMAIL.seconds // 60)
+        locked_for = LOGIN_FAILURES_PER_EMAIL.seconds
+        raise AccountLocked(details={"retry_after_s": locked_for}, minutes=locked_for // 60)
     registrant = Registrant.objects.filter(email=email, is_active=True).first()
     valid = check_password(password, registrant.password if registrant else _DUMMY_HASH)
-    if registrant is None or not valid:
+    if registrant is None or not valid or registrant.email_status != OK:
         throttle_hit(
             key=failures_key, limit=Limit(hits=10**6, seconds=LOGIN_FAILURES_PER_EMAIL.seconds)
         )
@@ -667,17 +837,29 @@ def registrant_authenticate(*, email: str, password: str, client_ip: str) -> Reg
 RESET_SALT = "prakerja.password-reset"
 
 
+class ResetCodeWrong(ApplicationError):
+    """A reset refused by its code, the same whether the code was wrong, used up or expired, or
+    the email has no account."""
+
+    code = "CODE_INVALID"
+    http_status = 400
+    message_id = SignUpCodeWrong.message_id
+    message_en = SignUpCodeWrong.message_en
+
+
 def password_reset_request(*, email: str, client_ip: str) -> None:
-    """Always the same outcome for the caller; an email goes out only when the account exists."""
+    """Always the same answer for the caller, in about the same time; an email goes out only when
+    an account with that (proved) email exists, and at most once a minute and three times an
+    hour."""
     email = email.strip().lower()
     throttle_hit(key=f"reset:ip:{client_ip}", limit=RESET_PER_IP)
-    throttle_hit(
-        key=f"reset:email:{crypto.blind_index(email, purpose='email')}", limit=RESET_PER_EMAIL
-    )
-    registrant = Registrant.objects.filter(email=email, is_active=True).first()
+    throttle_hit(key=f"reset:email:{_email_key(email)}", limit=RESET_PER_EMAIL)
+    registrant = Registrant.objects.filter(email=email, is_active=True, email_status=OK).first()
     if registrant is None:
         return
-    with transaction.atomic():
+    # A reset asked again within a minute keeps the code already sent; saying so would tell the
+    # caller that the email has an account.
+    with contextlib.suppress(ResendTooSoon), transaction.atomic():
         code = code_issue(registrant=registrant, purpose=CodePurpose.RESET, target=email)
         token = signing.TimestampSigner(salt=RESET_SALT).sign(f"{registrant.pk}:{code}")
         notify.password_reset(registrant, code=code, token=token)
@@ -686,29 +868,40 @@ def password_reset_request(*, email: str, client_ip: str) -> None:
 def password_reset_confirm(
     *, email: str = "", code: str = "", token: str = "", new_password: str
 ) -> Registrant:
-    """Set a new password with the emailed code (app) or the emailed link's token (web)."""
+    """Set a new password with the emailed code (app) or the emailed link's token (web). With the
+    code, every refusal but a weak password is ResetCodeWrong, whether or not the email has an
+    account; the password rule is checked first, against the email alone, for the same reason."""
     if token:
         try:
             value = signing.TimestampSigner(salt=RESET_SALT).unsign(token, max_age=3600)
-        except signing.BadSignature:
+            registrant_id, code = value.split(":", 1)
+        except (signing.BadSignature, ValueError):
             raise LinkInvalid() from None
-        registrant_id, code = value.split(":", 1)
         registrant = Registrant.objects.filter(pk=int(registrant_id), is_active=True).first()
+        if registrant is None:
+            raise LinkInvalid()
+        email = registrant.email
     else:
-        registrant = Registrant.objects.filter(email=email.strip().lower(), is_active=True).first()
-    if registrant is None:
-        raise LinkInvalid()
+        email = email.strip().lower()
+        throttle_hit(key=f"reset-check:{_email_key(email)}", limit=RESET_CHECKS_PER_EMAIL)
     try:
-        validate_password(
-            new_password, user=cast(Any, _PasswordSubject)(registrant.email, registrant.full_name)
-        )
+        validate_password(new_password, user=cast(Any, _PasswordSubject)(email, ""))
     except ValidationError as error:
         raise ValidationFailed(
             details={
                 "password": {"code": "PASSWORD_WEAK", "messages": [str(m) for m in error.messages]}
             }
         ) from None
-    code_check(registrant=registrant, purpose=CodePurpose.RESET, code=code)
+    if not token:
+        registrant = Registrant.objects.filter(email=email, is_active=True, email_status=OK).first()
+    if registrant is None:
+        raise ResetCodeWrong()
+    try:
+        code_check(registrant=registrant, purpose=CodePurpose.RESET, code=code)
+    except (CodeWrong, CodeExpired):
+        if token:
+            raise LinkInvalid() from None
+        raise ResetCodeWrong() from None
     with transaction.atomic():
         registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
         registrant.password = make_password(new_password)

@@ -6,6 +6,7 @@ place is given to the next wave's draw. Both jobs are idempotent: a second run f
 """
 
 import datetime
+from typing import cast
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -94,7 +95,11 @@ def _revoke_chunk(ids: list[int], *, now: datetime.datetime, actor: Actor) -> in
         )
         LifetimeBlock.objects.bulk_create(
             [
-                LifetimeBlock(nik_index=nik_index, reason="REVOKED_NO_PURCHASE", participant_id=pk)
+                LifetimeBlock(
+                    nik_index=cast(str, nik_index),  # a participant's account holds its NIK
+                    reason="REVOKED_NO_PURCHASE",
+                    participant_id=pk,
+                )
                 for pk, _, nik_index, _ in rows
             ],
             ignore_conflicts=True,
