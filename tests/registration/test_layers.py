@@ -240,10 +240,10 @@ def test_email_code_brute_force_is_stopped_after_five_tries(journey, people):
     )
     wrong = f"{(int(right) + 1) % 1_000_000:06d}"
     for _ in range(5):
-        with pytest.raises(services.SignUpCodeWrong):
+        with pytest.raises(services.CodeRefused):
             services.sign_up_email_verify(token=token, code=wrong, client_ip="10.0.0.9")
     # the right code no longer helps: a new code must be asked for
-    with pytest.raises(services.SignUpCodeWrong):
+    with pytest.raises(services.CodeRefused):
         services.sign_up_email_verify(token=token, code=right, client_ip="10.0.0.9")
     code = OneTimeCode.objects.get(registrant=registrant)
     assert (code.attempts, code.used_at) == (5, None)

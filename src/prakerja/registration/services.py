@@ -330,10 +330,10 @@ def _sign_up_apply(
 EMAIL_LINK_SALT = "prakerja.email-verify"
 
 
-class SignUpCodeWrong(ApplicationError):
-    """A sign-up's email code refused. One answer for a wrong code, a used-up or expired one and a
-    receipt that finishes nothing (its email had an account already), so a caller learns nothing
-    about other accounts from it."""
+class CodeRefused(ApplicationError):
+    """An emailed code refused where the caller is not signed in (finishing a sign-up, resetting a
+    password): one answer for a wrong code, a used-up or expired one, and a receipt or an email with
+    no account behind it, so a caller learns nothing about other accounts from it."""
 
     code = "CODE_INVALID"
     http_status = 400
@@ -390,17 +390,17 @@ def _awaiting_email(token: str) -> Registrant | None:
 
 def sign_up_email_verify(*, token: str, code: str, client_ip: str) -> Registrant:
     """Finish a sign-up: the receipt's token and the code from the email. Returns the account, now
-    with its email proved, for the caller to sign in; SignUpCodeWrong otherwise, whatever the
+    with its email proved, for the caller to sign in; CodeRefused otherwise, whatever the
     cause."""
     throttle_hit(key=f"otp-check:ip:{client_ip}", limit=OTP_CHECKS_PER_IP)
     throttle_hit(key=f"signup-code:{_token_hash(token)}", limit=SIGNUP_CODE_CHECKS_PER_TOKEN)
     registrant = _awaiting_email(token)
     if registrant is None:
-        raise SignUpCodeWrong()
+        raise CodeRefused()
     try:
         code_check(registrant=registrant, purpose=CodePurpose.EMAIL, code=code)
     except (CodeWrong, CodeExpired):
-        raise SignUpCodeWrong() from None
+        raise CodeRefused() from None
     return _email_passed(registrant.pk, how="code")
 
 
@@ -837,16 +837,6 @@ def registrant_authenticate(*, email: str, password: str, client_ip: str) -> Reg
 RESET_SALT = "prakerja.password-reset"
 
 
-class ResetCodeWrong(ApplicationError):
-    """A reset refused by its code, the same whether the code was wrong, used up or expired, or
-    the email has no account."""
-
-    code = "CODE_INVALID"
-    http_status = 400
-    message_id = SignUpCodeWrong.message_id
-    message_en = SignUpCodeWrong.message_en
-
-
 def password_reset_request(*, email: str, client_ip: str) -> None:
     """Always the same answer for the caller, in about the same time; an email goes out only when
     an account with that (proved) email exists, and at most once a minute and three times an
@@ -869,7 +859,7 @@ def password_reset_confirm(
     *, email: str = "", code: str = "", token: str = "", new_password: str
 ) -> Registrant:
     """Set a new password with the emailed code (app) or the emailed link's token (web). With the
-    code, every refusal but a weak password is ResetCodeWrong, whether or not the email has an
+    code, every refusal but a weak password is CodeRefused, whether or not the email has an
     account; the password rule is checked first, against the email alone, for the same reason."""
     if token:
         try:
@@ -895,13 +885,13 @@ def password_reset_confirm(
     if not token:
         registrant = Registrant.objects.filter(email=email, is_active=True, email_status=OK).first()
     if registrant is None:
-        raise ResetCodeWrong()
+        raise CodeRefused()
     try:
         code_check(registrant=registrant, purpose=CodePurpose.RESET, code=code)
     except (CodeWrong, CodeExpired):
         if token:
             raise LinkInvalid() from None
-        raise ResetCodeWrong() from None
+        raise CodeRefused() from None
     with transaction.atomic():
         registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
         registrant.password = make_password(new_password)
