@@ -2,7 +2,8 @@
 their OpenAPI documents state what the server enforces:
 
 - `OneLine` and `FreeText`: text under the one policy of common/text.py (422 CHARACTER_INVALID),
-  its rule given as the field's `pattern`;
+  its rule given as the field's `pattern`; `TrimmedLine` and `TrimmedText` also refuse white space
+  at either end, for fields whose length a service counts;
 - `Whole` and `Flag`: a JSON integer or boolean, never a string or a float that looks like one
   (`"5"`, `5.0` and `"true"` are refused);
 - `Moment`: an RFC 3339 date-time with an offset, as a string (a number is not a time), in UTC;
@@ -18,14 +19,22 @@ from pydantic import AfterValidator, BeforeValidator, GetJsonSchemaHandler, Stri
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from prakerja.common.text import MULTI_LINE_PATTERN, ONE_LINE_PATTERN, text_problem
+from prakerja.common.text import (
+    MULTI_LINE_PATTERN,
+    ONE_LINE_PATTERN,
+    TRIMMED_MULTI_LINE_PATTERN,
+    TRIMMED_ONE_LINE_PATTERN,
+    text_problem,
+    trimmed_text_problem,
+)
 
 
 class _TextPolicy:
     """Refuses what common/text.py refuses, and says so in the JSON schema as a pattern."""
 
-    def __init__(self, *, multiline: bool) -> None:
+    def __init__(self, *, multiline: bool, trimmed: bool = False) -> None:
         self.multiline = multiline
+        self.trimmed = trimmed
 
     def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> CoreSchema:
         return core_schema.no_info_after_validator_function(self._check, handler(source))
@@ -34,11 +43,12 @@ class _TextPolicy:
         self, schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         json_schema = handler(schema)
-        json_schema["pattern"] = MULTI_LINE_PATTERN if self.multiline else ONE_LINE_PATTERN
+        json_schema["pattern"] = PATTERNS[self.trimmed, self.multiline]
         return json_schema
 
     def _check(self, value: str) -> str:
-        if text_problem(value, multiline=self.multiline):
+        check = trimmed_text_problem if self.trimmed else text_problem
+        if check(value, multiline=self.multiline):
             raise PydanticCustomError(
                 "character_invalid",
                 "control characters, lone surrogates and bidirectional overrides are not allowed",
@@ -46,8 +56,19 @@ class _TextPolicy:
         return value
 
 
+PATTERNS = {
+    (False, False): ONE_LINE_PATTERN,
+    (False, True): MULTI_LINE_PATTERN,
+    (True, False): TRIMMED_ONE_LINE_PATTERN,
+    (True, True): TRIMMED_MULTI_LINE_PATTERN,
+}
+
 OneLine = Annotated[str, Strict(), _TextPolicy(multiline=False)]
 FreeText = Annotated[str, Strict(), _TextPolicy(multiline=True)]
+# What a person typed, without white space at either end (CHARACTER_INVALID otherwise), so that
+# `minLength`/`maxLength` are the server's own bounds: a service that trims finds nothing to trim.
+TrimmedLine = Annotated[str, Strict(), _TextPolicy(multiline=False, trimmed=True)]
+TrimmedText = Annotated[str, Strict(), _TextPolicy(multiline=True, trimmed=True)]
 Whole = Annotated[int, Strict()]
 Flag = Annotated[bool, Strict()]
 

@@ -44,6 +44,18 @@ class ValidationFailed(ApplicationError):
     message_en = "The submitted data is not valid. Check the fields named in details."
 
 
+class FieldsDisagree(ValidationFailed):
+    """Fields each valid alone that do not fit together (a birth date the NIK does not encode, an
+    account number of another kind than its institution's). No JSON schema can state such a rule,
+    so it is a 409 rather than a 422: every 422 of the APIs is a refusal their schemas describe.
+    `details` names the fields, as for VALIDATION_FAILED."""
+
+    code = "FIELDS_DISAGREE"
+    http_status = 409
+    message_id = "Beberapa isian tidak cocok satu sama lain. Periksa kolom yang disebutkan."
+    message_en = "Some of the fields do not fit together. Check the fields named in details."
+
+
 class NotFound(ApplicationError):
     code = "NOT_FOUND"
     http_status = 404

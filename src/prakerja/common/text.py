@@ -17,8 +17,21 @@ _REFUSED_ALWAYS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u206
 ONE_LINE_PATTERN = rf"^[^\t\n\r{_REFUSED_ALWAYS}]*$"
 MULTI_LINE_PATTERN = rf"^[^{_REFUSED_ALWAYS}]*$"
 
+# The same, for text that also neither starts nor ends with white space (what a person typed,
+# trimmed by the client): the server counts its length as sent, so the schema's bounds are exact.
+TRIMMED_ONE_LINE_PATTERN = (
+    rf"^(?:[^\s{_REFUSED_ALWAYS}](?:[^\t\n\r{_REFUSED_ALWAYS}]*[^\s{_REFUSED_ALWAYS}])?)?$"
+)
+TRIMMED_MULTI_LINE_PATTERN = (
+    rf"^(?:[^\s{_REFUSED_ALWAYS}](?:[^{_REFUSED_ALWAYS}]*[^\s{_REFUSED_ALWAYS}])?)?$"
+)
+
 _ONE_LINE = re.compile(ONE_LINE_PATTERN)
 _MULTI_LINE = re.compile(MULTI_LINE_PATTERN)
+_TRIMMED = {
+    False: re.compile(TRIMMED_ONE_LINE_PATTERN),
+    True: re.compile(TRIMMED_MULTI_LINE_PATTERN),
+}
 
 CHARACTER_INVALID = "CHARACTER_INVALID"
 RULE_EN = (
@@ -31,6 +44,11 @@ def text_problem(value: str, *, multiline: bool = False) -> str | None:
     """CHARACTER_INVALID when `value` holds a refused character, else None."""
     pattern = _MULTI_LINE if multiline else _ONE_LINE
     return None if pattern.fullmatch(value) else CHARACTER_INVALID
+
+
+def trimmed_text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """CHARACTER_INVALID also for white space at either end."""
+    return None if _TRIMMED[multiline].fullmatch(value) else CHARACTER_INVALID
 
 
 def text_is_clean(value: str, *, multiline: bool = False) -> bool:
