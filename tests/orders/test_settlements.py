@@ -241,9 +241,97 @@ def test_a_month_without_redemptions_is_empty_and_a_malformed_one_is_422(
     }
     assert malformed.status_code == 422
     assert malformed.json()["error"]["code"] == "VALIDATION_FAILED"
-    assert malformed.json()["error"]["details"] == {
-        "period": "must be a month as yyyy-mm, e.g. 2020-05"
+    assert malformed.json()["error"]["details"] == {"period": "PERIOD_INVALID"}
+
+
+IMPOSSIBLE_PERIODS = [
+    ("0000-01", "OUT_OF_RANGE"),  # no year 0 in the calendar
+    ("0001-01", "OUT_OF_RANGE"),  # its start in UTC falls before year 1
+    ("9999-12", "OUT_OF_RANGE"),  # its end falls after year 9999
+    ("2019-12", "OUT_OF_RANGE"),
+    ("2020-13", "PERIOD_INVALID"),
+    ("2020-00", "PERIOD_INVALID"),
+    ("20-01", "PERIOD_INVALID"),
+    ("2020-1", "PERIOD_INVALID"),
+    ("2020-01-01", "PERIOD_INVALID"),
+    ("%EF%BC%92020-01", "PERIOD_INVALID"),  # a full-width digit: \d would take it, [0-9] does not
+]
+
+
+@pytest.mark.parametrize(("period", "code"), IMPOSSIBLE_PERIODS)
+def test_an_impossible_period_is_422_naming_it_and_changes_nothing(
+    client: Client, month: dict[str, Any], period: str, code: str
+):
+    # given a platform with redeemed vouchers and nothing prepared yet
+    toko = Caller(client, "toko", month["toko_secret"])
+    before = everything()
+
+    # when it asks for a month that cannot be
+    response = toko("GET", f"/settlements/{period}")
+
+    # then it is the contract's 422 naming the period, and nothing was written
+    assert (response.status_code, response["Content-Type"], response.json()) == (
+        422,
+        "application/json; charset=utf-8",
+        {
+            "error": {
+                "code": "VALIDATION_FAILED",
+                "message": "The submitted data is not valid. Check the fields named in details.",
+                "details": {"period": code},
+            }
+        },
+    )
+    assert everything() == before
+
+
+def everything() -> dict[str, Any]:
+    return {
+        "settlements": list(Settlement.objects.values_list("pk", "status")),
+        "orders": list(Order.objects.order_by("pk").values_list("pk", "status", "updated_at")),
+        "audit": AuditEvent.objects.count(),
+        "ledger": ledger_integrity_report().ok,
+        "payable": account_balance(kind=AccountKind.PLATFORM_PAYABLE),
     }
+
+
+@pytest.mark.parametrize(
+    ("today", "latest"),
+    [
+        (datetime.datetime(2026, 3, 31, 23, 59, tzinfo=WIB), "2026-04"),
+        (datetime.datetime(2026, 12, 1, 0, 0, tzinfo=WIB), "2027-01"),
+        # 1 January 00:30 WIB is still 31 December in UTC: the month is WIB's
+        (datetime.datetime(2026, 12, 31, 17, 30, tzinfo=datetime.UTC), "2027-02"),
+    ],
+)
+def test_periods_run_from_january_2020_to_the_month_after_the_current_one(
+    today: datetime.datetime, latest: str
+):
+    # The router's module is imported through the API that registers it, never alone.
+    import prakerja.partners.api  # noqa: F401
+    from prakerja.orders.settlement_api import period_accepted
+
+    assert period_accepted("2020-01", now=today) == "2020-01"
+    assert period_accepted(latest, now=today) == latest
+    year, number = int(latest[:4]), int(latest[5:])
+    after = f"{year + number // 12}-{number % 12 + 1:02d}"
+    for refused in ("2019-12", after):
+        with pytest.raises(ValidationFailed) as error:
+            period_accepted(refused, now=today)
+        assert error.value.details == {"period": "OUT_OF_RANGE"}
+
+
+def test_the_openapi_document_states_the_accepted_periods(client: Client):
+    spec = client.get("/api/partner/v1/openapi.json").json()
+    (parameter,) = [
+        p
+        for p in spec["paths"]["/api/partner/v1/settlements/{period}"]["get"]["parameters"]
+        if p["in"] == "path"
+    ]
+
+    assert parameter["name"] == "period"
+    assert parameter["schema"]["pattern"] == "^[0-9]{4}-(0[1-9]|1[0-2])$"
+    assert (parameter["schema"]["minLength"], parameter["schema"]["maxLength"]) == (7, 7)
+    assert "from `2020-01` to the month after the current one" in parameter["description"]
 
 
 def test_a_financial_institution_cannot_read_settlements(client: Client, month: dict[str, Any]):
