@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.test import Client
-from django.test.client import RequestFactory
 from django.utils import timezone
 
 from prakerja.audit.models import AuditEvent
@@ -72,7 +71,8 @@ def now_wib() -> str:
 @dataclass
 class Caller:
     """A partner calling the partner API through Django's test client, signing as partner-api.md
-    says (the path with query exactly as the server's request.get_full_path())."""
+    says: over the request target exactly as sent (`path`, percent-encoding and query as given),
+    which the test client passes in `RAW_URI` as gunicorn does."""
 
     client: Client
     code: str
@@ -94,12 +94,11 @@ class Caller:
         self.calls += 1
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
         full_path = "/api/partner/v1" + path
-        request = RequestFactory().generic(method, full_path)
         headers = signed_headers(
             partner=self.code,
             secret=self.secret if secret is None else secret,
             method=method,
-            path_with_query=request.get_full_path(),
+            path_with_query=full_path,
             body=data,
             timestamp=timestamp or now_wib(),
             external_id=external_id or f"{self.code}-call-{self.calls}",
@@ -107,7 +106,12 @@ class Caller:
         if drop:
             headers.pop(drop)
         return self.client.generic(
-            method, full_path, data, content_type="application/json", headers=headers
+            method,
+            full_path,
+            data,
+            content_type="application/json",
+            headers=headers,
+            RAW_URI=full_path,
         )
 
     def put(self, training: str, body: Any, **kwargs: Any) -> Any:

@@ -1,8 +1,19 @@
 """Who is calling: the SNAP-style headers of partner-api.md, checked in an order that tells an
-outsider nothing it did not know (a suspended partner is only named after a valid signature)."""
+outsider nothing it did not know (a suspended partner is only named after a valid signature).
+
+The signature covers the request target exactly as the client sent it on the request line
+(partner-api.md, `PATH_WITH_QUERY`): percent-encoding unchanged, the query in its order, no host.
+Django only keeps the decoded path (`request.path`), and re-encoding it (`get_full_path()`) gives
+`(` for a sent `%28` and `,` for a sent `%2C`, so a correctly signed call would be refused. The WSGI
+servers keep the target as sent: gunicorn (`prakerja serve`, production and the demo) in
+`RAW_URI`, uWSGI and mod_wsgi in `REQUEST_URI`. Where the server gives neither (Django's test
+client, `runserver`), the target is rebuilt from the decoded path with `get_full_path()`, which is
+the sent target for every path of unreserved characters; test clients pass `RAW_URI` as gunicorn
+would. A proxy in front must pass the target on unchanged (nginx: `proxy_pass` without a URI)."""
 
 import datetime
 import hmac
+import re
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -20,6 +31,29 @@ from prakerja.throttle.services import Limit, throttle_hit
 
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 HEADERS = ("X-PARTNER-ID", "X-TIMESTAMP", "X-EXTERNAL-ID", "X-SIGNATURE")
+RAW_TARGET_KEYS = ("RAW_URI", "REQUEST_URI")  # gunicorn; uWSGI and mod_wsgi
+# An absolute-form target (`GET http://host/path HTTP/1.1`, as sent to a proxy) loses its
+# `scheme://authority`: the contract signs no host.
+_ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
+
+
+def request_target(request: HttpRequest) -> str:
+    """PATH_WITH_QUERY of the contract: the request target as the client sent it."""
+    for key in RAW_TARGET_KEYS:
+        raw = request.META.get(key)
+        if raw:
+            break
+    else:
+        return request.get_full_path()
+    # A WSGI string holds the request line's bytes one per character (ISO-8859-1); the client
+    # signed them as UTF-8 text (a request target is ASCII; anything else cannot be signed alike).
+    text = str(raw).encode("iso-8859-1", "replace").decode("utf-8", "replace")
+    found = _ABSOLUTE_FORM.match(text)
+    if found:
+        text = text[found.end() :]
+        if not text.startswith("/"):
+            text = "/" + text
+    return text
 
 
 def partner_authenticate(request: HttpRequest) -> Partner:
@@ -45,7 +79,7 @@ def partner_authenticate(request: HttpRequest) -> Partner:
         raise PartnerUnknown(details={"X-PARTNER-ID": code})
     text = string_to_sign(
         method=request.method or "GET",
-        path_with_query=request.get_full_path(),
+        path_with_query=request_target(request),
         body=request.body,
         timestamp=stamp,
         external_id=external_id,

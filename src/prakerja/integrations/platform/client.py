@@ -35,10 +35,12 @@ def new_external_id() -> str:
 
 
 def path_segment(value: str) -> str:
-    """`value` percent-encoded as one path segment, the way the server re-encodes a path before
-    checking the signature (Django's escape_uri_path: RFC 3986 reserved and mark characters other
-    than "/", ";", "=" and "?" stay as they are). Encoding more (":" as %3A) would be valid HTTP,
-    but the server would sign a different PATH_WITH_QUERY than the client did."""
+    """`value` percent-encoded as one path segment. The signature covers the target as sent
+    (`call` signs the bytes httpx puts on the request line), so under gunicorn any encoding signs
+    alike; this one (Django's escape_uri_path: RFC 3986 reserved and mark characters other than
+    "/", ";", "=" and "?" stay as they are) is also the one a server without the raw target
+    (`runserver`, Django's live test server) rebuilds from the decoded path, so the sandbox signs
+    alike against either."""
     return quote(value, safe=":@&+$,-_.!~*'()")
 
 

@@ -179,20 +179,27 @@ class _Caller:
                 ready.wait()
                 try:
                     for i in range(slot, len(ids), CLIENT_THREADS):
-                        path = prefix + quote(ids[i], safe="")
                         body = bodies[i % len(bodies)]
-                        headers = signed_headers(
-                            partner=self.partner,
-                            secret=self.secret,
-                            method="PUT",
-                            path_with_query=path,
-                            body=body,
-                            timestamp=datetime.now(WIB).isoformat(timespec="seconds"),
-                            external_id=key_prefix + ids[i],
+                        request = client.build_request(
+                            "PUT",
+                            prefix + quote(ids[i], safe=""),
+                            content=body,
+                            headers={"Content-Type": "application/json"},
                         )
-                        headers["Content-Type"] = "application/json"
+                        # Signed over the target exactly as it goes on the request line.
+                        request.headers.update(
+                            signed_headers(
+                                partner=self.partner,
+                                secret=self.secret,
+                                method="PUT",
+                                path_with_query=request.url.raw_path.decode("ascii"),
+                                body=body,
+                                timestamp=datetime.now(WIB).isoformat(timespec="seconds"),
+                                external_id=key_prefix + ids[i],
+                            )
+                        )
                         started = time.perf_counter()
-                        answer = client.put(path, content=body, headers=headers)
+                        answer = client.send(request)
                         done = time.perf_counter()
                         mine.latencies.append(done - started)
                         mine.finished.append(done)
