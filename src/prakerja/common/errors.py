@@ -127,6 +127,79 @@ class BadRequest(ApplicationError):
     message_en = "The request could not be read. Check its headers and body."
 
 
+class UriTooLong(ApplicationError):
+    """A request line (method, address with its query, version) longer than the server reads."""
+
+    code = "URI_TOO_LONG"
+    http_status = 414
+    message_id = (
+        "Alamat permintaan terlalu panjang. Perpendek query-nya; data panjang dikirim di isi."
+    )
+    message_en = "The request address is too long. Shorten its query; send long data in the body."
+
+
+class RequestHeadersTooLarge(ApplicationError):
+    """Headers the server will not read: one too large, or too many of them."""
+
+    code = "REQUEST_HEADERS_TOO_LARGE"
+    http_status = 431
+    message_id = "Header permintaan terlalu besar atau terlalu banyak."
+    message_en = "The request headers are too large or too many."
+
+
+class InternalError(ApplicationError):
+    """A fault of the system's own (an exception no code expected). The answer never shows it;
+    `details.reference` names the log line that does."""
+
+    code = "INTERNAL_ERROR"
+    http_status = 500
+    message_id = (
+        "Terjadi kesalahan di sistem kami. Coba lagi sebentar lagi; bila terus terjadi, hubungi "
+        "kami dengan menyebutkan waktu permintaan dan `details.reference` bila ada."
+    )
+    message_en = (
+        "Something went wrong on our side. Try again shortly; if it keeps happening, contact us "
+        "with the time of the request and `details.reference` when given."
+    )
+
+
+# What the proxy in front (deploy/nginx) answers when the web process does not: the request may or
+# may not have been carried out, so a partner repeats a POST/PUT/DELETE with the same X-EXTERNAL-ID.
+
+
+class BadGateway(ApplicationError):
+    code = "BAD_GATEWAY"
+    http_status = 502
+    message_id = (
+        "Layanan sedang tidak dapat dihubungi. Coba lagi sebentar lagi; ulangi permintaan yang "
+        "mengubah data dengan X-EXTERNAL-ID yang sama."
+    )
+    message_en = (
+        "The service could not be reached. Try again shortly; repeat a request that changes data "
+        "with the same X-EXTERNAL-ID."
+    )
+
+
+class ServiceUnavailable(ApplicationError):
+    code = "SERVICE_UNAVAILABLE"
+    http_status = 503
+    message_id = "Layanan sedang sibuk atau dalam pemeliharaan. Coba lagi sebentar lagi."
+    message_en = "The service is busy or under maintenance. Try again shortly."
+
+
+class GatewayTimeout(ApplicationError):
+    code = "GATEWAY_TIMEOUT"
+    http_status = 504
+    message_id = (
+        "Layanan tidak menjawab tepat waktu; permintaan mungkin sudah diproses. Ulangi dengan "
+        "X-EXTERNAL-ID yang sama: permintaan yang sudah diproses tidak diproses dua kali."
+    )
+    message_en = (
+        "The service did not answer in time; the request may have been carried out. Repeat it "
+        "with the same X-EXTERNAL-ID: a request carried out already is not carried out twice."
+    )
+
+
 def all_error_classes() -> list[type[ApplicationError]]:
     """Every ApplicationError subclass loaded so far, for the error catalogue and its tests."""
     found: list[type[ApplicationError]] = []
