@@ -36,7 +36,8 @@ class Command(BaseCommand):
                 "bind": f"{options['host']}:{options['port']}",
                 "workers": options["workers"],
                 "threads": options["threads"],
-                "worker_class": "gthread",
+                # gthread, answering gunicorn's own refusals in the contract's JSON body
+                "worker_class": "prakerja.ops.gunicorn_worker.JsonRefusalWorker",
                 "accesslog": "-",
                 "timeout": 60,
                 "graceful_timeout": 10,
