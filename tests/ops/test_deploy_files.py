@@ -3,11 +3,26 @@
 Every command the Procfile and the systemd units run is a real `prakerja` management command (or the
 Celery beat of the project's app) with options its parser accepts; every environment variable
 docs/operations.md names is in the one table of config/env.py; nginx's body limits and paths agree
-with the settings. No database: these read files and parsers only.
+with the settings, and nginx's own answers under /api/ are the contract's JSON error body. No
+database: these read files and parsers only; where nginx is installed, a test copy of the site also
+runs in nginx itself.
 """
 
+import datetime
+import http.client
+import http.server
+import json
+import os
 import re
 import shlex
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +34,21 @@ from django.conf import settings
 from django.core.management import get_commands, load_command_class
 from django.core.management.base import CommandError
 
+from prakerja.common.errors import (
+    ApplicationError,
+    BadGateway,
+    BadRequest,
+    GatewayTimeout,
+    RequestHeadersTooLarge,
+    RequestTooLarge,
+    ServiceUnavailable,
+    UriTooLong,
+)
 from prakerja.config import env
 from prakerja.config.celery import app as celery_app
 from prakerja.incentives.console import MAX_STATEMENT_BYTES
+from prakerja.ops.bench.processes import free_port
+from prakerja.ops.gunicorn_worker import refusal_body
 from prakerja.registration.admin_exclusions import MAX_UPLOAD_BYTES
 from prakerja.registration.services import SELFIE_MAX_BYTES
 
@@ -307,3 +334,275 @@ def test_nginx_limits_and_paths_agree_with_the_settings():
     assert "location /static/ {" in conf
     assert "alias /var/lib/prakerja/static/;" in conf
     assert "proxy_set_header X-Forwarded-Proto $scheme;" in conf
+
+
+# --- nginx's own answers under /api/ are the contract's JSON -------------------------------------
+
+NGINX_CONF = REPO / "deploy" / "nginx" / "prakerja.conf"
+# What nginx answers for the APIs, by status: the same bodies as `prakerja serve`'s own refusals.
+NGINX_REFUSALS: dict[int, ApplicationError] = {
+    400: BadRequest(),
+    413: RequestTooLarge(limit_bytes=6 * MIB),
+    414: UriTooLong(),
+    431: RequestHeadersTooLarge(),
+    502: BadGateway(),
+    503: ServiceUnavailable(),
+    504: GatewayTimeout(),
+}
+
+
+def _block(conf: str, opening: str) -> str:
+    """The text of the block that starts with `opening` (`location /api/ {`), braces matched."""
+    start = conf.index(opening) + len(opening)
+    depth, at = 1, start
+    while depth:
+        depth += {"{": 1, "}": -1}.get(conf[at], 0)
+        at += 1
+    return conf[start : at - 1]
+
+
+def _error_pages(block: str) -> dict[str, str]:
+    """`error_page CODE [=NEW] URI;` lines directly in a block: {"494 =431": "/_json_error/431"}."""
+    inner = re.sub(r"\{[^{}]*\}", "", block)  # the nested blocks' own lines left out
+    return {
+        f"{code} {overwrite}".strip(): where
+        for code, overwrite, where in re.findall(
+            r"^\s*error_page (\d+)(?: (=\d+))? (\S+);", inner, flags=re.MULTILINE
+        )
+    }
+
+
+def test_nginx_answers_for_the_apis_in_the_contracts_json():
+    conf = NGINX_CONF.read_text()
+    tls_server = _block(conf, "server {\n    # `listen")
+
+    # internal locations return each status with its error's body, both languages
+    returned = {
+        int(status): (location_status, default_type, body)
+        for status, default_type, location_status, body in re.findall(
+            r"location = /_json_error/(\d+) \{\s*internal;\s*default_type ([\w/]+);"
+            r"\s*return (\d+) '([^']*)';\s*\}",
+            conf,
+        )
+    }
+    assert returned == {
+        status: (str(status), "application/json", json.dumps(refusal_body(error)))
+        for status, error in NGINX_REFUSALS.items()
+    }
+    # under /api/: every status nginx itself gives there
+    assert _error_pages(_block(conf, "location /api/ {")) == {
+        "400": "/_json_error/400",
+        "413": "/_json_error/413",
+        "414": "/_json_error/414",
+        "494 =431": "/_json_error/431",
+        "502": "/_json_error/502",
+        "503": "/_json_error/503",
+        "504": "/_json_error/504",
+    }
+    # before the location is known (request line, headers): on every path
+    assert _error_pages(tls_server) == {
+        "400": "/_json_error/400",
+        "414": "/_json_error/414",
+        "494 =431": "/_json_error/431",
+    }
+    # the APIs' own error answers pass through unchanged, and elsewhere nginx keeps its pages
+    assert not re.search(r"^\s*proxy_intercept_errors", conf, flags=re.MULTILINE)
+    assert _error_pages(_block(conf, "location / {")) == {}
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in conf
+
+
+def _nginx() -> str | None:
+    return shutil.which("nginx") or next(
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "prakerja.example.go.id")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "fullchain.pem", folder / "privkey.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _replaced(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new)
+
+
+@dataclass(frozen=True)
+class RunningNginx:
+    tls_port: int
+    folder: Path
+
+
+class _Upstream(http.server.BaseHTTPRequestHandler):
+    """Stands in for `prakerja serve`: /api/slow answers after nginx's (shortened) read timeout,
+    /api/broken and /broken close without an answer, /api/own-error is the APIs' own 503."""
+
+    def do_GET(self) -> None:
+        if self.path.endswith("/broken"):
+            self.close_connection = True
+            return
+        if self.path == "/api/slow":
+            time.sleep(3)
+        status, body = (
+            (503, b'{"error": {"code": "OWN"}}') if "own-error" in self.path else (200, b"{}")
+        )
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNginx]:
+    """nginx running a copy of the site: local ports, a self-signed certificate, the upstream a
+    small server of the test's, the proxy's read timeout 1 s instead of 60 s. Skipped where nginx
+    is not installed (the text test above still runs)."""
+    binary = _nginx()
+    if binary is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light runs this test)")
+    folder = tmp_path_factory.mktemp("nginx")
+    cert, key = _self_signed(folder)
+    upstream = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    tls_port, http_port = free_port(), free_port()
+    site = NGINX_CONF.read_text()
+    for old, new in (
+        ("listen 80;", f"listen 127.0.0.1:{http_port};"),
+        ("listen [::]:80;\n", ""),
+        ("listen 443 ssl http2;", f"listen 127.0.0.1:{tls_port} ssl http2;"),
+        ("listen [::]:443 ssl http2;\n", ""),
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{upstream.server_address[1]};"),
+        ("/etc/ssl/prakerja/fullchain.pem", str(cert)),
+        ("/etc/ssl/prakerja/privkey.pem", str(key)),
+        ("proxy_read_timeout 60s;", "proxy_read_timeout 1s;"),
+    ):
+        site = _replaced(site, old, new)
+    (folder / "site.conf").write_text(site)
+    temp = " ".join(
+        f"{kind}_temp_path {folder / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (folder / "nginx.conf").write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"worker_processes 1;\npid {folder / 'nginx.pid'};\nerror_log {folder / 'error.log'};\n"
+        + "events { worker_connections 64; }\n"
+        + f"http {{ access_log off; {temp} include {folder / 'site.conf'}; }}\n"
+    )
+    command = [binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", "stderr"]
+    checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
+    assert checked.returncode == 0, checked.stderr
+    process = subprocess.Popen([*command, "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", tls_port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield RunningNginx(tls_port, folder)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        upstream.shutdown()
+
+
+def _over_tls(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send `request` byte for byte over TLS; the answer as nginx gave it."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=30) as raw,
+        context.wrap_socket(raw, server_hostname="prakerja.example.go.id") as connection,
+    ):
+        connection.sendall(request)
+        answer = http.client.HTTPResponse(connection)  # type: ignore[arg-type]
+        answer.begin()
+        body = answer.read()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, body
+
+
+HOST = b"Host: prakerja.example.go.id\r\n"
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (
+            b"GET /api/partner/v1/orders?cursor="
+            + b"a" * 10_000
+            + b" HTTP/1.1\r\n"
+            + HOST
+            + b"\r\n",
+            414,
+        ),
+        (
+            b"GET /api/partner/v1/orders HTTP/1.1\r\n"
+            + HOST
+            + b"X-Big: "
+            + b"b" * 100_000
+            + b"\r\n\r\n",
+            431,
+        ),
+        (b"\x00\x01 this is not HTTP\r\n\r\n", 400),
+        (
+            b"POST /api/partner/v1/statements HTTP/1.1\r\n"
+            + HOST
+            + b"Content-Type: application/json\r\nContent-Length: 7000000\r\n\r\n",
+            413,
+        ),
+        (b"GET /api/broken HTTP/1.1\r\n" + HOST + b"\r\n", 502),
+        (b"GET /api/slow HTTP/1.1\r\n" + HOST + b"\r\n", 504),
+    ],
+    ids=["10-kB-url", "100-kB-header", "garbage", "7-MB-body", "web-process-gone", "too-slow"],
+)
+def test_nginx_s_own_answers_under_api_are_the_contracts_json(
+    nginx: RunningNginx, request_bytes: bytes, status: int
+):
+    answered, headers, body = _over_tls(nginx.tls_port, request_bytes)
+
+    assert (answered, headers["content-type"]) == (status, "application/json")
+    assert body == json.dumps(refusal_body(NGINX_REFUSALS[status])).encode()
+    assert headers["strict-transport-security"] == "max-age=31536000"
+
+
+def test_through_nginx_the_apis_own_answers_and_other_pages_are_left_alone(nginx: RunningNginx):
+    own = _over_tls(nginx.tls_port, b"GET /api/own-error HTTP/1.1\r\n" + HOST + b"\r\n")
+    page = _over_tls(nginx.tls_port, b"GET /broken HTTP/1.1\r\n" + HOST + b"\r\n")
+    inner = _over_tls(nginx.tls_port, b"GET /_json_error/504 HTTP/1.1\r\n" + HOST + b"\r\n")
+
+    assert (own[0], own[2]) == (503, b'{"error": {"code": "OWN"}}')
+    assert (page[0], page[1]["content-type"]) == (502, "text/html")
+    # the answers' own addresses are internal: asked for, they are not there
+    assert inner[0] == 404
