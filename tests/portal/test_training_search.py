@@ -330,26 +330,77 @@ def test_the_api_measures_from_the_callers_home_with_a_token(client, trainings):
 
 
 @pytest.mark.parametrize(
-    ("query", "status", "code", "details"),
+    ("query", "details"),
     [
-        ("sort=distance", 422, "VALIDATION_FAILED", {"home_regency": "REQUIRED"}),
-        ("sort=newest", 422, "VALIDATION_FAILED", {"sort": "CHOICE_INVALID"}),
+        ("sort=newest", {"sort": "CHOICE_INVALID"}),
+        ("delivery=", {"delivery": "CHOICE_INVALID"}),
         (
             "price_min=abc&per_page=x",
-            422,
-            "VALIDATION_FAILED",
             {"price_min": "PRICE_INVALID", "per_page": "PAGE_INVALID"},
         ),
-        ("price_min=9&price_max=1", 422, "VALIDATION_FAILED", {"price_max": "PRICE_RANGE_INVALID"}),
-        ("province=99", 422, "VALIDATION_FAILED", {"province": "REGION_UNKNOWN"}),
+        # An integer as JSON writes it: no sign, leading zero, blank or fraction.
+        (
+            "price_min=%2B5&price_max=05",
+            {"price_min": "PRICE_INVALID", "price_max": "PRICE_INVALID"},
+        ),
+        (
+            "price_min=%205&price_max=5.0",
+            {"price_min": "PRICE_INVALID", "price_max": "PRICE_INVALID"},
+        ),
+        ("price_min=-1&price_max=", {"price_min": "PRICE_INVALID", "price_max": "PRICE_INVALID"}),
+        ("page=0&per_page=51", {"page": "PAGE_INVALID", "per_page": "PAGE_INVALID"}),
+        ("page=1001", {"page": "PAGE_INVALID"}),
+        ("province=99", {"province": "REGION_UNKNOWN"}),
+        ("home_regency=99.99", {"home_regency": "REGION_UNKNOWN"}),
+        ("q=" + "a" * 201, {"q": "TOO_LONG"}),
+        (
+            "q=kue%01&category=Kuliner%0A",
+            {"q": "CHARACTER_INVALID", "category": "CHARACTER_INVALID"},
+        ),
     ],
 )
-def test_the_api_refuses_bad_parameters_by_name(client, trainings, query, status, code, details):
+def test_the_api_refuses_bad_parameters_by_name(client, trainings, query, details):
     answer = client.get(f"/api/v1/trainings?{query}", HTTP_ACCEPT_LANGUAGE="en")
 
-    assert answer.status_code == status
-    assert answer.json()["error"]["code"] == code
+    assert answer.status_code == 422
+    assert answer.json()["error"]["code"] == "VALIDATION_FAILED"
     assert answer.json()["error"]["details"] == details
+
+
+def test_the_api_sorts_by_distance_without_a_home_by_buyers(client, trainings):
+    answer = client.get("/api/v1/trainings?sort=distance")
+
+    assert answer.status_code == 200
+    assert [(i["id"], i["distance_km"]) for i in answer.json()["items"]] == [
+        (trainings["jahit"].pk, None),
+        (trainings["kue"].pk, None),
+        (trainings["bandung"].pk, None),
+        (trainings["bogor"].pk, None),
+    ]
+
+
+def test_the_api_finds_nothing_in_a_price_range_from_above_its_top(client, trainings):
+    answer = client.get("/api/v1/trainings?price_min=400000&price_max=150000")
+
+    assert answer.status_code == 200
+    assert (answer.json()["items"], answer.json()["total"]) == ([], 0)
+
+
+def test_the_api_takes_the_bounds_it_documents(client, trainings):
+    answer = client.get(
+        "/api/v1/trainings?price_min=0&price_max=999999999999999&page=1000&per_page=50"
+        "&province=32&home_regency=32.73&delivery=offline&sort=price_desc&q=" + "a" * 200
+    )
+
+    assert answer.status_code == 200
+    assert {k: v for k, v in answer.json().items() if k != "items"} == {
+        "total": 0,
+        "total_capped": False,
+        "page": 1000,
+        "pages": 1,
+        "per_page": 50,
+        "rating_min_reviews": 3,
+    }
 
 
 def test_the_api_refuses_a_token_that_is_not_valid(client, trainings):
@@ -362,8 +413,10 @@ def test_the_api_refuses_a_token_that_is_not_valid(client, trainings):
 def test_the_api_documents_the_search(client):
     schema = client.get("/api/v1/openapi.json").json()
     operation = schema["paths"]["/api/v1/trainings"]["get"]
+    parameters = {p["name"]: p["schema"] for p in operation["parameters"]}
 
-    assert {p["name"] for p in operation["parameters"]} == {
+    assert operation["operationId"] == "trainings_search"
+    assert list(parameters) == [
         "q",
         "category",
         "platform",
@@ -375,5 +428,36 @@ def test_the_api_documents_the_search(client):
         "home_regency",
         "page",
         "per_page",
-    }
+    ]
     assert set(operation["responses"]) == {"200", "401", "422"}
+    # The token is optional: it only says where home is.
+    assert operation["security"] == [{}, {"BearerToken": []}]
+    assert (parameters["q"]["maxLength"], parameters["category"]["maxLength"]) == (200, 60)
+    assert {
+        name: (parameters[name]["minimum"], parameters[name]["maximum"])
+        for name in ("price_min", "price_max", "page", "per_page")
+    } == {
+        "price_min": (0, 999_999_999_999_999),
+        "price_max": (0, 999_999_999_999_999),
+        "page": (1, 1000),
+        "per_page": (1, 50),
+    }
+    assert parameters["sort"]["enum"] == [
+        "relevance",
+        "price_asc",
+        "price_desc",
+        "rating",
+        "popularity",
+        "distance",
+    ]
+    assert parameters["delivery"]["enum"] == ["self_paced", "webinar", "offline"]
+    assert len(parameters["province"]["enum"]) == 38 and "32" in parameters["province"]["enum"]
+    assert len(parameters["home_regency"]["enum"]) == 540
+    # Optional parameters without a value to write have no default in the document.
+    assert [name for name, p in parameters.items() if "default" not in p] == [
+        "price_min",
+        "price_max",
+        "delivery",
+        "province",
+        "home_regency",
+    ]

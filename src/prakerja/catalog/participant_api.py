@@ -1,31 +1,59 @@
 """`GET /api/v1/trainings`: the catalog search of the participant API (catalog.search has the
 rules). Public; with a participant's bearer token the distance is measured from the person's home
 regency unless `home_regency` is given. `GET /api/v1/trainings/{id}/reviews`: a training's reviews
-(orders.reviews), public too."""
+(orders.reviews), public too.
+
+Every parameter is checked alone, by the rule the OpenAPI document states (portal.api_params):
+none depends on another, so no combination of valid parameters is refused."""
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from prakerja.catalog.models import Delivery, Training
 from prakerja.catalog.search import (
     COUNT_CAP,
     PER_PAGE_DEFAULT,
     PER_PAGE_MAX,
     SORTS,
     TrainingHit,
+    home_regency_codes,
+    province_codes,
+    regency_centroid,
     trainings_search,
 )
-from prakerja.common.errors import ValidationFailed
+from prakerja.common.api_types import OneLine
 from prakerja.orders.reviews import PER_PAGE_DEFAULT as REVIEWS_PER_PAGE
+from prakerja.orders.reviews import PER_PAGE_MAX as REVIEWS_PER_PAGE_MAX
 from prakerja.orders.reviews import reviews_of_training
+from prakerja.portal.api import ErrorBody
+from prakerja.portal.api_params import BIGINT_MAX, ChoiceText, IntegerText, without_default
 
 router = Router(tags=["catalog"])
 
+QUERY_MAX = 200  # a search box's words: only the first few words are used (search.query_words)
+PRICE_MAX = 999_999_999_999_999  # far above any price; what the query string could ever say
+# Pages of reviews: enough for a training reviewed by every participant of the program.
+REVIEW_PAGES_MAX = 1_000_000
 
-class ErrorOut(Schema):
-    error: dict
+Page = Annotated[int, IntegerText(minimum=1, maximum=COUNT_CAP, code="PAGE_INVALID")]
+PerPage = Annotated[int, IntegerText(minimum=1, maximum=PER_PAGE_MAX, code="PAGE_INVALID")]
+# Optional parameters: None only when left out (the validators never answer None, and the
+# document states the type alone, since None cannot be written in a query).
+Price = Annotated[int | None, IntegerText(minimum=0, maximum=PRICE_MAX, code="PRICE_INVALID")]
+DeliveryChoice = Annotated[str | None, ChoiceText(Delivery.values)]
+SortChoice = Annotated[str, ChoiceText(SORTS)]
+Province = Annotated[str | None, ChoiceText(province_codes(), code="REGION_UNKNOWN")]
+Regency = Annotated[str | None, ChoiceText(home_regency_codes(), code="REGION_UNKNOWN")]
+TrainingId = Annotated[int, IntegerText(minimum=1, maximum=BIGINT_MAX)]
+ReviewPage = Annotated[int, IntegerText(minimum=1, maximum=REVIEW_PAGES_MAX, code="PAGE_INVALID")]
+ReviewPerPage = Annotated[
+    int, IntegerText(minimum=1, maximum=REVIEWS_PER_PAGE_MAX, code="PAGE_INVALID")
+]
+# Catalog search, optional bearer token: anyone may search; a token only says where home is.
+OPTIONAL_TOKEN: dict[str, Any] = {"security": [{}, {"BearerToken": []}]}
 
 
 class PlatformOut(Schema):
@@ -76,60 +104,87 @@ class TrainingPageOut(Schema):
     )
 
 
+CATEGORY_MAX = Training._meta.get_field("category").max_length
+PLATFORM_CODE_MAX = 40  # partners.Partner.code
+
+
 class TrainingQuery(Schema):
-    q: str = Field(
+    q: OneLine = Field(
         "",
-        description="Words; each must start a word of the title, category or description.",
+        max_length=QUERY_MAX,
+        description="Words; each must start a word of the title, category or description. "
+        "Common words (dan, untuk, …) are left out; only the first 8 words count.",
     )
-    category: str = Field("", description="Exact category, e.g. Kuliner.")
-    platform: str = Field("", description="Platform (partner) code, e.g. tokopedia.")
-    price_min: str = Field("", description="Lowest price in whole rupiah (digits).")
-    price_max: str = Field("", description="Highest price in whole rupiah (digits).")
-    delivery: str = Field("", description="self_paced, webinar or offline.")
-    province: str = Field(
-        "", description="Two-digit province code: offline trainings held in that province."
+    category: OneLine = Field(
+        "", max_length=CATEGORY_MAX, description="Exact category, e.g. Kuliner; empty: any."
     )
-    sort: str = Field("relevance", description="One of: " + ", ".join(SORTS) + ".")
-    home_regency: str = Field(
+    platform: OneLine = Field(
         "",
+        max_length=PLATFORM_CODE_MAX,
+        description="Platform (partner) code, e.g. tokopedia; empty: any. An unknown code finds "
+        "nothing.",
+    )
+    price_min: Price = Field(
+        None,
+        json_schema_extra=without_default,
+        description="Lowest price in whole rupiah (inclusive).",
+    )
+    price_max: Price = Field(
+        None,
+        json_schema_extra=without_default,
+        description="Highest price in whole rupiah (inclusive). Below `price_min`: nothing is "
+        "found.",
+    )
+    delivery: DeliveryChoice = Field(
+        None, json_schema_extra=without_default, description="Omitted: any."
+    )
+    province: Province = Field(
+        None,
+        json_schema_extra=without_default,
+        description="Two-digit province code: offline trainings held in that province.",
+    )
+    sort: SortChoice = Field("relevance")
+    home_regency: Regency = Field(
+        None,
+        json_schema_extra=without_default,
         description="Regency code (e.g. 32.73) to measure distances from; default: the signed-in "
-        "participant's regency. Required to sort by distance.",
+        "participant's regency. Without either, no training has a distance, and the distance "
+        "sort lists every training most bought first.",
     )
-    page: str = Field("1", description="Page number from 1.")
-    per_page: str = Field(
-        str(PER_PAGE_DEFAULT), description=f"Trainings per page, 1 to {PER_PAGE_MAX}."
-    )
+    page: Page = Field(1, description=f"Page number from 1 (pages stop at {COUNT_CAP} trainings).")
+    per_page: PerPage = Field(PER_PAGE_DEFAULT, description="Trainings per page.")
 
 
 @router.get(
     "",
-    response={200: TrainingPageOut, 401: ErrorOut, 422: ErrorOut},
+    response={200: TrainingPageOut, 401: ErrorBody, 422: ErrorBody},
     summary="Search the training catalog",
+    operation_id="trainings_search",
+    openapi_extra=OPTIONAL_TOKEN,
 )
 def trainings(request: HttpRequest, params: Query[TrainingQuery]) -> dict[str, Any]:
     """Active trainings matching every filter given, sorted and paged. Relevance: every word in
     the title first, then matches in category or description, most bought first within each.
     Rating sort: trainings with enough reviews by Bayesian average, then the rest by buyers.
-    Distance sort: offline trainings nearest first, then online ones by buyers. Errors: 422
-    VALIDATION_FAILED with details by parameter (CHOICE_INVALID, PRICE_INVALID,
-    PRICE_RANGE_INVALID, REGION_UNKNOWN, PAGE_INVALID, REQUIRED); 401 UNAUTHENTICATED for a
-    bearer token that is not valid."""
+    Distance sort: offline trainings nearest first, then online ones by buyers (every training,
+    when no home regency is known). Each parameter is checked alone, so no two can disagree: a
+    price range from above its top finds nothing. Errors: 422 VALIDATION_FAILED naming each
+    parameter that breaks its schema (CHARACTER_INVALID, TOO_LONG, CHOICE_INVALID, PRICE_INVALID,
+    REGION_UNKNOWN, PAGE_INVALID); 401 UNAUTHENTICATED for an Authorization header that is not a
+    valid bearer token (the token is optional)."""
     home = params.home_regency or _home_of_caller(request)
-    numbers = _numbers(
-        price_min=params.price_min,
-        price_max=params.price_max,
-        page=params.page,
-        per_page=params.per_page,
-    )
     found = trainings_search(
         q=params.q,
         category=params.category,
         platform=params.platform,
-        delivery=params.delivery,
-        province=params.province,
+        price_min=params.price_min,
+        price_max=params.price_max,
+        delivery=params.delivery or "",
+        province=params.province or "",
         sort=params.sort,
         home_regency=home,
-        **numbers,
+        page=params.page,
+        per_page=params.per_page,
     )
     return {
         "items": [_training(hit) for hit in found.items],
@@ -142,7 +197,7 @@ def trainings(request: HttpRequest, params: Query[TrainingQuery]) -> dict[str, A
     }
 
 
-class ReviewOut(Schema):
+class TrainingReviewOut(Schema):
     stars: int = Field(description="1 to 5.")
     text: str
     author: str = Field(description='The first letter of the writer\'s name, e.g. "S.".')
@@ -150,7 +205,7 @@ class ReviewOut(Schema):
     edited: bool = Field(description="Changed after it was written (allowed for a few days).")
 
 
-class ReviewPageOut(Schema):
+class TrainingReviewPageOut(Schema):
     training_id: int
     rating: float | None = Field(
         description="Bayesian average (1–5, two decimals) as in the search, or null while the "
@@ -158,7 +213,7 @@ class ReviewPageOut(Schema):
     )
     rating_count: int
     rating_min_reviews: int
-    items: list[ReviewOut]
+    items: list[TrainingReviewOut]
     total: int
     page: int
     pages: int
@@ -167,18 +222,22 @@ class ReviewPageOut(Schema):
 
 @router.get(
     "/{training_id}/reviews",
-    response={200: ReviewPageOut, 404: ErrorOut, 422: ErrorOut},
+    response={200: TrainingReviewPageOut, 404: ErrorBody, 422: ErrorBody},
     summary="A training's reviews",
+    operation_id="training_reviews",
 )
 def training_reviews(
-    request: HttpRequest, training_id: int, page: str = "1", per_page: str = str(REVIEWS_PER_PAGE)
+    request: HttpRequest,
+    training_id: TrainingId,
+    page: ReviewPage = 1,
+    per_page: ReviewPerPage = REVIEWS_PER_PAGE,
 ) -> dict[str, Any]:
     """Reviews of an active training, newest first, by participants who completed it: stars,
-    text and only the first letter of the writer's name. Errors: 404 NOT_FOUND for a training that
-    is not in the catalog; 422 VALIDATION_FAILED (PAGE_INVALID) for a page, or a `per_page`
-    outside 1 to 50 (orders.reviews.PER_PAGE_MAX)."""
-    numbers = _numbers(page=page, per_page=per_page)
-    found = reviews_of_training(training_id, **numbers)
+    text and only the first letter of the writer's name. A page past the last is empty. Errors:
+    404 NOT_FOUND for a training that is not in the catalog; 422 VALIDATION_FAILED naming a
+    parameter that breaks its schema (`training_id`: INTEGER_REQUIRED or OUT_OF_RANGE; `page`,
+    `per_page`: PAGE_INVALID)."""
+    found = reviews_of_training(training_id, page=page, per_page=per_page)
     return {
         "training_id": found.training_id,
         "rating": round(found.rating, 2) if found.rating is not None else None,
@@ -202,7 +261,8 @@ def training_reviews(
 
 
 def _home_of_caller(request: HttpRequest) -> str:
-    """The regency of the participant whose bearer token came with the call, if any."""
+    """The regency of the participant whose bearer token came with the call, if any and if
+    distances can be measured from it."""
     header = request.headers.get("Authorization", "")
     if not header:
         return ""
@@ -214,24 +274,8 @@ def _home_of_caller(request: HttpRequest) -> str:
     )
     if registrant is None:
         raise Unauthenticated()
-    return registrant.regency_code
-
-
-def _numbers(**given: str) -> dict[str, Any]:
-    """Whole numbers from the query string, each refused by its own name."""
-    parsed: dict[str, Any] = {}
-    problems: dict[str, str] = {}
-    for name, text in given.items():
-        optional = name.startswith("price")
-        if optional and text == "":
-            parsed[name] = None
-        elif text.isascii() and text.isdigit() and len(text) <= 15:
-            parsed[name] = int(text)
-        else:
-            problems[name] = "PRICE_INVALID" if optional else "PAGE_INVALID"
-    if problems:
-        raise ValidationFailed(details=problems)
-    return parsed
+    home = registrant.regency_code
+    return home if regency_centroid(home) is not None else ""
 
 
 def _training(hit: TrainingHit) -> dict[str, Any]:

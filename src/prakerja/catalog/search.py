@@ -31,7 +31,10 @@ Only ``active`` trainings are found. The rules a participant sees:
   ``data/regency-centroids.csv``) to an offline training's coordinates: the haversine formula on a
   sphere of radius 6.371 km. Online trainings have no distance: they are **listed after** the
   offline ones, most bought first, rather than left out, so that changing the sort never changes
-  what is found. Filter by delivery or province to see offline trainings only.
+  what is found. Filter by delivery or province to see offline trainings only. Without a home
+  regency no training has a distance, so all of them come in that second tier: most bought first
+  (rather than a refusal, which would make the sort depend on another parameter).
+- A price range whose lowest price is above its highest simply finds nothing.
 - **Prices** sort cheapest or dearest first; **popularity** is the number of buyers.
 - **Pages** of ``per_page`` (at most ``PER_PAGE_MAX``). Ties are broken by id, so pages never
   overlap. The total is counted up to ``COUNT_CAP``; above it ``total`` is ``COUNT_CAP`` and
@@ -157,8 +160,9 @@ def trainings_search(
     """Active trainings matching every given filter, sorted and paged (see the module's rules).
 
     Refuses with ValidationFailed, details by parameter: CHOICE_INVALID, PRICE_INVALID,
-    PRICE_RANGE_INVALID, REGION_UNKNOWN, PAGE_INVALID, or REQUIRED for ``home_regency`` when
-    sorting by distance."""
+    REGION_UNKNOWN, PAGE_INVALID. Each is a rule of its parameter alone: no two parameters can
+    disagree (a distance sort without home regency sorts by buyers, an empty price range finds
+    nothing)."""
     home = _validate(
         category=category,
         price_min=price_min,
@@ -280,6 +284,17 @@ def province_regency_codes(province: str) -> list[str]:
     return _province_regency_codes(province)
 
 
+def province_codes() -> list[str]:
+    """The province codes the province filter takes (those with regencies), for the API's enum."""
+    candidates = {p.code for p in regions.provinces()} | {c[:2] for c in regency_centroids()}
+    return sorted(code for code in candidates if _province_regency_codes(code))
+
+
+def home_regency_codes() -> list[str]:
+    """The regency codes distances can be measured from (those with a reference point)."""
+    return sorted(regency_centroids())
+
+
 # --- validation and filters ----------------------------------------------------------------------
 
 
@@ -309,13 +324,6 @@ def _validate(
             isinstance(price, bool) or not isinstance(price, int) or price < 0
         ):
             problems[name] = "PRICE_INVALID"
-    if (
-        not problems.keys() & {"price_min", "price_max"}
-        and price_min is not None
-        and price_max is not None
-        and price_min > price_max
-    ):
-        problems["price_max"] = "PRICE_RANGE_INVALID"
     if page < 1:
         problems["page"] = "PAGE_INVALID"
     if not 1 <= per_page <= PER_PAGE_MAX:
@@ -325,8 +333,6 @@ def _validate(
         home = regency_centroid(home_regency)
         if home is None:
             problems["home_regency"] = "REGION_UNKNOWN"
-    elif sort == "distance":
-        problems["home_regency"] = "REQUIRED"
     if problems:
         raise ValidationFailed(details=problems)
     return home
@@ -414,8 +420,7 @@ def _tiers(
             .order_by("-bayesian", "-rating_count", "id"),
             found.exclude(shown).order_by(*popular),
         ]
-    if sort == "distance":
-        assert home is not None
+    if sort == "distance" and home is not None:
         located = Q(delivery=Delivery.OFFLINE, lat__isnull=False, lon__isnull=False)
         return [
             found.filter(located).alias(distance=_distance(home)).order_by("distance", *popular),
