@@ -6,7 +6,8 @@ reinstate), each calling `training_review` once per selected training; reject an
 reason typed in the box beside the action menu.
 """
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,12 +15,39 @@ from django.contrib.admin.helpers import ActionForm
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from prakerja.catalog import flags
 from prakerja.catalog.models import Institution, Training
 from prakerja.catalog.services import REASON_MAX, training_review
 from prakerja.common.actors import Actor
 from prakerja.common.admin import ReadOnlyAdmin
 from prakerja.common.errors import ApplicationError
 from prakerja.common.money import format_rupiah
+
+if TYPE_CHECKING:
+    from django.contrib.admin.filters import _ListFilterChoices
+
+# program.md §7: a training's price may not exceed its price outside the program. The platform
+# declares both; a training above it is accepted but flagged (catalog.flags), and shown here so the
+# PMO sees the mismatch before approving.
+PRICE_PARITY_TITLE = "Paritas harga / Price parity"
+PRICE_ABOVE = "Melebihi harga di luar program / Above the price outside the program"
+PRICE_WITHIN = "Sesuai / Within"
+
+
+class PriceParityFilter(admin.BooleanFieldListFilter):
+    """The flag's filter named for what it means rather than after the field."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.title = PRICE_PARITY_TITLE
+
+    def choices(self, changelist: Any) -> "Iterator[_ListFilterChoices]":
+        # Django's choices are All, then the flag set ("1"), then not set ("0"): named here.
+        labels = ("", PRICE_ABOVE, PRICE_WITHIN)
+        for index, choice in enumerate(super().choices(changelist)):
+            if index < len(labels) and labels[index]:
+                choice["display"] = labels[index]
+            yield choice
 
 
 class ReviewActionForm(ActionForm):
@@ -98,14 +126,14 @@ class TrainingAdmin(ReadOnlyAdmin):
         "status",
         "price",
         "outside_price",
-        "flag_price_above_outside",
+        "price_parity",
         "flag_near_duplicate",
         "near_duplicate_checked",
         "updated_at",
     )
     list_filter = (
         "status",
-        "flag_price_above_outside",
+        ("flag_price_above_outside", PriceParityFilter),
         "flag_near_duplicate",
         "near_duplicate_checked",
         "platform",
@@ -129,7 +157,7 @@ class TrainingAdmin(ReadOnlyAdmin):
                 "fields": (
                     "status",
                     "status_reason",
-                    "flag_price_above_outside",
+                    "price_parity_detail",
                     "flag_near_duplicate",
                     "near_duplicate_checked",
                 )
@@ -174,6 +202,20 @@ class TrainingAdmin(ReadOnlyAdmin):
     @admin.display(description="Price outside the program", ordering="price_outside_program_idr")
     def outside_price(self, training: Training) -> str:
         return format_rupiah(training.price_outside_program_idr)
+
+    @admin.display(description=PRICE_PARITY_TITLE, ordering="flag_price_above_outside")
+    def price_parity(self, training: Training) -> str:
+        if not training.flag_price_above_outside:
+            return "—"
+        more = format_rupiah(training.price_idr - training.price_outside_program_idr)
+        return f"⚠ {PRICE_ABOVE} (+{more})"
+
+    @admin.display(description=PRICE_PARITY_TITLE)
+    def price_parity_detail(self, training: Training) -> str:
+        return flags.price_parity_reason(training) or (
+            "Sesuai: harga di program tidak melebihi harga di luar program / Within: the price in "
+            "the program is not above the price outside it"
+        )
 
 
 @admin.register(Institution)

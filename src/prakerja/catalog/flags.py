@@ -31,6 +31,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from prakerja.catalog.models import Institution, Training, TrainingStatus, TrainingTextBand
+from prakerja.common.money import format_rupiah
 
 SHINGLE_WORDS = 3
 NEAR_DUPLICATE_SIMILARITY = 0.9
@@ -156,6 +157,21 @@ def text_bands_store(trainings: Iterable[Training], *, new: bool = False) -> Non
 
 def price_above_outside(*, price_idr: int, price_outside_program_idr: int) -> bool:
     return price_idr > price_outside_program_idr
+
+
+def price_parity_reason(training: Training) -> str:
+    """Why a training is flagged for price parity, in Indonesian then English, as the PMO reads it
+    in curation; empty when it is not flagged."""
+    if not training.flag_price_above_outside:
+        return ""
+    price = format_rupiah(training.price_idr)
+    outside = format_rupiah(training.price_outside_program_idr)
+    more = format_rupiah(training.price_idr - training.price_outside_program_idr)
+    return (
+        f"Harga di program {price} melebihi harga di luar program {outside} (lebih {more}) / "
+        f"The price in the program, {price}, is above the price outside it, {outside} "
+        f"({more} more)"
+    )
 
 
 @dataclass(frozen=True)
