@@ -31,17 +31,20 @@ from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import OutboundEvent, Partner, PartnerStatus
 from prakerja.registration.models import Registrant
 from prakerja.waves.models import Participant, ProgramScheme, Wave, WaveApplication, WaveStatus
+from prakerja.waves.revocation import participants_revoke_due
+from prakerja.waves.selection import wave_select
 from tests.catalog.kit import make_partner, training_body
 from tests.orders.kit import (
     BALANCE,
     active_training,
     balance,
+    credited,
     pending,
     platform,
     scheme_valid_for_a_year,
     snapshot,
 )
-from tests.waves.factory import open_wave
+from tests.waves.factory import OPERATOR, closed, join, open_wave, verified
 
 pytestmark = pytest.mark.django_db
 
@@ -204,11 +207,6 @@ def _balances_lapsed(toko: Partner) -> str:
     return toko.code
 
 
-def _a_wave_open(toko: Partner) -> str:
-    open_wave(quota=10)
-    return toko.code
-
-
 REFUSALS: list[tuple[Callable[[Partner], str], str]] = [
     (lambda toko: "nobody", "no partner with code 'nobody'"),
     (_other_platforms_only, "partner bank-sandbox is not a digital platform (institution)"),
@@ -216,7 +214,6 @@ REFUSALS: list[tuple[Callable[[Partner], str], str]] = [
     (_no_active_training, "platform kosong has no active training that a training balance of "),
     (_only_dear_trainings, "platform mahal has no active training that a training balance of "),
     (_balances_lapsed, "the active scheme 2020's training balances lapsed after "),
-    (_a_wave_open, "wave 1 is open for applications: sandbox data draws its participants in a "),
 ]
 
 
@@ -255,20 +252,124 @@ def test_outside_a_sandbox_setting_nothing_is_written(toko):
 def test_a_draw_that_leaves_someone_out_keeps_nothing(toko, monkeypatch):
     # given a draw that selects fewer people than applied (here: the wave's quota shrunk)
     from prakerja.integrations.platform import sandbox_data
-    from prakerja.waves import services
 
-    real_create = services.wave_create
+    real_wave = sandbox_data._wave_of_its_own
 
     def smaller_wave(**kwargs: Any) -> Wave:
-        return real_create(**{**kwargs, "quota": kwargs["quota"] - 1})
+        return real_wave(**{**kwargs, "quota": kwargs["quota"] - 1})
 
-    monkeypatch.setattr(sandbox_data.waves, "wave_create", smaller_wave)
+    monkeypatch.setattr(sandbox_data, "_wave_of_its_own", smaller_wave)
     before = everything()
 
     # when vouchers are asked for, then the run is refused and rolled back whole
     with pytest.raises(CommandError, match="the draw selected 2 of the 3 synthetic applicants"):
         run("--platform", "toko-sandbox", "--n", "3")
     assert everything() == before
+
+
+# --- whatever the program's waves are doing -------------------------------------------------------
+
+PROGRAM_SEED = "the-program-s-own-wave"
+
+
+def _the_program(state: str) -> Wave | None:
+    """The program's own waves: wave 1 drawn, three participants, one of whom bought nothing in
+    time and was revoked (a place freed for the next draw); then wave 2 open with three applicants,
+    or closed with them and not drawn yet, or no wave 2."""
+    first = credited(3)
+    Participant.objects.filter(pk=first[0].pk).update(
+        purchase_deadline=timezone.now() - datetime.timedelta(hours=1)
+    )
+    assert participants_revoke_due(actor=OPERATOR) == 1
+    if state == "none":
+        return None
+    wave = open_wave(quota=5, seed=PROGRAM_SEED)
+    join(wave, verified(3))
+    return closed(wave) if state == "closed" else wave
+
+
+def the_program_s_state(wave_ids: list[int]) -> dict[str, Any]:
+    return {
+        "waves": list(
+            Wave.objects.filter(pk__in=wave_ids)
+            .order_by("pk")
+            .values_list(
+                "pk",
+                "number",
+                "status",
+                "quota",
+                "quota_freed",
+                "seed_commitment",
+                "carried_into_id",
+                "opens_at",
+                "closes_at",
+            )
+        ),
+        "applications": list(
+            WaveApplication.objects.filter(wave_id__in=wave_ids)
+            .order_by("pk")
+            .values_list("pk", "wave_id", "registrant_id", "outcome", "carried_from_id")
+        ),
+        "participants": list(
+            Participant.objects.filter(wave_id__in=wave_ids)
+            .order_by("pk")
+            .values_list("pk", "status", "quota_returned_to_id", "credited_at")
+        ),
+    }
+
+
+@pytest.mark.parametrize("state", ["open", "closed", "none"])
+def test_it_works_whatever_the_program_s_waves_are_doing_and_leaves_them_as_they_were(
+    toko: Partner, state: str
+):
+    # given the program's own waves in that state, with a place freed by a revocation
+    program_wave = _the_program(state)
+    program_waves = list(Wave.objects.order_by("pk").values_list("pk", flat=True))
+    before = the_program_s_state(program_waves)
+
+    # when sandbox data is asked for three times in a row
+    runs = [json.loads(run("--platform", "toko-sandbox", "--n", "5", "--json")) for _ in range(3)]
+
+    # then every run issued five vouchers, to fifteen people in all, in three waves of their own
+    assert [len(printed["vouchers"]) for printed in runs] == [5, 5, 5]
+    orders = list(Order.objects.filter(platform=toko).order_by("pk"))
+    assert [o.pk for o in orders] == [v["order_id"] for r in runs for v in r["vouchers"]]
+    assert len({o.participant_id for o in orders}) == 15
+    own = list(Wave.objects.exclude(pk__in=program_waves).order_by("number"))
+    first_number = len(program_waves) + 1
+    assert [
+        (w.number, w.status, w.quota, w.quota_freed, w.credited_at is not None, w.carried_into_id)
+        for w in own
+    ] == [(first_number + i, WaveStatus.SELECTED, 5, 0, True, None) for i in range(3)]
+    assert WaveApplication.objects.filter(wave__in=own).exclude(outcome="selected").count() == 0
+    # the program's waves, applications, participants and freed place are exactly as they were
+    assert the_program_s_state(program_waves) == before
+    revoked = Participant.objects.get(status="revoked")
+    assert revoked.quota_returned_to_id is None
+    # (each run's draw took the freed place over, as every draw does, and gave it back)
+    assert AuditEvent.objects.filter(event_type="wave.quota_given_back").count() == 3
+    # the money: each synthetic participant credited once from the budget and charged the price;
+    # the ledger is whole, as `prakerja ledger check` says
+    program_people = Participant.objects.filter(wave_id__in=program_waves).count()
+    assert account_balance(kind=AccountKind.PROGRAM_BUDGET) == -(program_people + 15) * BALANCE
+    # each run alternates kelas-a and kelas-b from kelas-a: three of one, two of the other
+    assert pending(toko) == sum(o.price_idr for o in orders) == 3 * (3 * 300_000 + 2 * 450_000)
+    assert [balance(o.participant) for o in orders] == [BALANCE - o.price_idr for o in orders]
+    checked = io.StringIO()
+    call_command("ledger", "check", stdout=checked)
+    assert checked.getvalue().startswith("ledger check OK")
+
+    # and the program goes on: its wave still takes applicants, and its draw gets the freed place
+    if program_wave is None:
+        return
+    if state == "open":
+        join(program_wave, verified(1))
+        program_wave = closed(program_wave)
+    drawn = wave_select(wave=program_wave, seed=PROGRAM_SEED, actor=OPERATOR)
+    applicants = 4 if state == "open" else 3
+    assert (drawn.quota, drawn.selected) == (5 + 1, applicants)
+    assert Participant.objects.get(pk=revoked.pk).quota_returned_to_id == program_wave.pk
+    assert ledger_integrity_report().ok
 
 
 def everything() -> dict[str, Any]:

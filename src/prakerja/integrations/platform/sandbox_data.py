@@ -2,24 +2,27 @@
 participants, each of whom buys one active training of the given platform, so that the platform
 receives n `voucher.issued` events and holds n vouchers it can redeem, report and complete.
 
-The participants take the real path from the draw on. Their registrants are written the way the demo
-writes its own (ops/demo_program.py): as registration leaves a person once every layer passed —
-there is no service that verifies a made-up person, since the layers need the population registry
-and a phone that receives the code. Then, through the services: a wave of their own is created and
-opened with its lottery commitment, they join it, it is closed and drawn by `wave_select`, which
+It works whatever the program's waves are doing (one open for applications, as in the demo; one
+closed and waiting for its draw; none), and leaves them as they were. The synthetic people are drawn
+in a wave of their own that never opens: only one wave can be open at a time and the program's open
+wave must stay the one people join, so the run's wave is written as `wave_close` leaves a wave —
+closed, with its lottery commitment and its applications (the rules of `wave_join`: every layer
+passed, no earlier participation, one application each) — and never takes part in carry-over (it
+opens no wave, so it claims nobody's unselected applicants, and it leaves none of its own). Its
+registrants are written the way the demo writes its own (ops/demo_program.py): as registration
+leaves a person once every layer passed — there is no service that verifies a made-up person, since
+the layers need the population registry and a phone that receives the code.
+
+From the draw on, the participants take the real path, through the services: `wave_select` draws and
 credits their training balances from the program budget, and each buys a training with
 `order_purchase` (the price moves to the platform's pending payable; `voucher.issued` is queued for
-the platform). The whole run is ONE transaction: a refusal anywhere leaves nothing behind, and the
-wave's carry-over of earlier unselected applicants (queued for when the wave has opened) finds the
-wave already closed and carries nobody into it.
+the platform). Every draw takes over the quota that revoked participants of earlier waves freed; the
+run's wave selects exactly its own applicants and gives those places back, so the program's next
+draw still gets them. The whole run is ONE transaction: a refusal anywhere leaves nothing behind.
 
 Refused, writing nothing: outside a sandbox setting (settings.SANDBOX_DATA_ALLOWED), an unknown
 platform code, a partner that is not an active platform, a platform without an active training the
-training balance covers, an active scheme whose balances have lapsed, and while another wave is open
-(only one wave can be open at a time, and this one must open).
-
-A side effect to know of: like every draw, this wave takes over the quota that revoked participants
-of earlier waves freed and no wave has taken yet (waves.selection).
+training balance covers, and an active scheme whose balances have lapsed.
 """
 
 import datetime
@@ -31,6 +34,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from prakerja.audit.services import audit_record
 from prakerja.catalog.models import Training, TrainingStatus
 from prakerja.common.actors import Actor
 from prakerja.common.crypto import blind_index, encrypt
@@ -41,13 +45,13 @@ from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import Partner, PartnerKind, PartnerStatus
 from prakerja.registration.models import Registrant
 from prakerja.registration.nik import make_nik
-from prakerja.waves import services as waves
 from prakerja.waves.crediting import wave_credit_chunk
 from prakerja.waves.lottery import commitment
-from prakerja.waves.models import Participant
+from prakerja.waves.models import Participant, Wave, WaveApplication, WaveStatus
+from prakerja.waves.priorities import priority_for
 from prakerja.waves.selection import wave_select
 from prakerja.waves.selectors import scheme_active
-from prakerja.waves.selectors import wave_open as open_wave_now
+from prakerja.waves.services import layers_missing_for
 
 MAX_N = 500
 EMAIL_DOMAIN = "sandbox.prakerja.test"  # .test is reserved: nothing is ever delivered there
@@ -112,14 +116,6 @@ def sandbox_vouchers_issue(*, platform_code: str, n: int, actor: Actor) -> Sandb
                 f"{scheme.balance_expiry_date.isoformat()}: nothing can be bought; set a later "
                 "balance expiry date on the scheme (admin) first"
             )
-        already_open = open_wave_now()
-        if already_open is not None:
-            raise SandboxDataRefused(
-                f"wave {already_open.number} is open for applications: sandbox data draws its "
-                "participants in a wave of its own, and only one wave can be open at a time; "
-                f"run it while no wave is open (before wave {already_open.number} opens or once "
-                "it has closed)"
-            )
         participants = _drawn(_registrants(n, now), now=now, actor=actor)
         vouchers = []
         for number, participant in enumerate(participants):
@@ -154,17 +150,10 @@ def _platform(code: str) -> Partner:
 def _drawn(people: list[Registrant], *, now: datetime.datetime, actor: Actor) -> list[Participant]:
     """The registrants drawn and credited in a wave of their own (the real selection path)."""
     seed = secrets.token_hex(32)
-    wave = waves.wave_create(
-        quota=len(people),
-        opens_at=now - datetime.timedelta(minutes=1),
-        closes_at=now,
-        actor=actor,
-    )
-    wave = waves.wave_open(wave=wave, seed_commitment=commitment(seed), actor=actor)
-    for registrant in people:
-        waves.wave_join(wave=wave, registrant=registrant, actor=actor)
-    wave = waves.wave_close(wave=wave, actor=actor)
+    wave = _wave_of_its_own(quota=len(people), seed=seed, now=now, actor=actor)
+    _applied(wave, people, actor=actor)
     wave_select(wave=wave, seed=seed, actor=actor)
+    _freed_quota_given_back(wave, actor=actor)
     # With a broker, crediting went to workers that cannot see this transaction's rows yet: credit
     # here (a chunk credits only whoever is not credited, so the workers' chunks then do nothing).
     pending = list(
@@ -183,6 +172,71 @@ def _drawn(people: list[Registrant], *, now: datetime.datetime, actor: Actor) ->
             "nothing was kept"
         )
     return participants
+
+
+def _wave_of_its_own(*, quota: int, seed: str, now: datetime.datetime, actor: Actor) -> Wave:
+    """A wave with the next number, closed with the seed's commitment, as `wave_close` leaves one.
+    Written so rather than opened and closed through the transition table: opening it would take
+    the place of the program's open wave (one open at a time) and start a carry-over into it."""
+    last = Wave.objects.select_for_update().order_by("-number").values_list("number", flat=True)
+    wave = Wave.objects.create(
+        number=(last.first() or 0) + 1,
+        scheme=scheme_active(),
+        status=WaveStatus.CLOSED,
+        quota=quota,
+        opens_at=now - datetime.timedelta(minutes=1),
+        closes_at=now,
+        seed_commitment=commitment(seed),
+    )
+    audit_record(
+        actor=actor,
+        event_type="wave.created",
+        subject=wave,
+        details={
+            "quota": quota,
+            "province_quotas": {},
+            "priority_order": [],
+            "verification": wave.verification,
+            "status": WaveStatus.CLOSED,
+            "commitment": wave.seed_commitment,
+            "sandbox_data": True,
+        },
+    )
+    return wave
+
+
+def _applied(wave: Wave, people: list[Registrant], *, actor: Actor) -> None:
+    """One application each, as `wave_join` writes it (the people are new, so none was a
+    participant nor is blocked; every layer passed; the wave has no priority groups)."""
+    missing = [r.pk for r in people if layers_missing_for(wave, r)]
+    assert not missing, f"synthetic registrants {missing} are not verified"
+    applications = WaveApplication.objects.bulk_create(
+        WaveApplication(
+            wave=wave, registrant=r, province_code=r.province_code, priority=priority_for(wave, r)
+        )
+        for r in people
+    )
+    for application in applications:
+        audit_record(
+            actor=actor,
+            event_type="wave.applied",
+            subject=application,
+            details={"wave": wave.number, "sandbox_data": True},
+        )
+
+
+def _freed_quota_given_back(wave: Wave, *, actor: Actor) -> None:
+    """The places revoked participants freed that the draw gave this wave, given back for the
+    program's next draw: this wave only ever selects its own applicants."""
+    freed = Participant.objects.filter(quota_returned_to=wave).update(quota_returned_to=None)
+    if freed:
+        Wave.objects.filter(pk=wave.pk).update(quota_freed=0)
+        audit_record(
+            actor=actor,
+            event_type="wave.quota_given_back",
+            subject=wave,
+            details={"quota_freed": freed, "sandbox_data": True},
+        )
 
 
 def _registrants(n: int, now: datetime.datetime) -> list[Registrant]:
@@ -234,14 +288,15 @@ def _registrants(n: int, now: datetime.datetime) -> list[Registrant]:
             )
         )
         for registrant in batch:
+            nik_index = str(registrant.nik_index)  # always set here; None only for a taken NIK
             if (
-                registrant.nik_index in taken_niks
-                or registrant.nik_index in people
+                nik_index in taken_niks
+                or nik_index in people
                 or registrant.phone in taken_phones
                 or registrant.phone in phones
             ):
                 continue  # drawn again in the next round
-            people[registrant.nik_index] = registrant
+            people[nik_index] = registrant
             phones.add(str(registrant.phone))
     Registrant.objects.bulk_create(people.values())
     return list(Registrant.objects.filter(email__startswith=f"sandbox-{run}-").order_by("pk"))
