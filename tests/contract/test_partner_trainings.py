@@ -144,6 +144,35 @@ def test_an_offline_training_keeps_its_location(tokopedia: Caller):
     )
 
 
+def test_what_the_schema_allows_is_accepted_as_sent(tokopedia: Caller):
+    """Several lines in a description, a four-digit regency code, a null location for online
+    delivery, white space around a one-line text (kept without it) and text in any script."""
+    online = tokopedia.put(
+        "barista-02",
+        training_body(
+            title="  Barista ☕ Profesional — Kopi Nusantara ",
+            description="Baris pertama.\r\n\tBaris kedua.\n",
+            location=None,
+            url="https://kelas.platform.co.id:8443/kelas/barista?ref=prakerja#silabus",
+        ),
+    )
+    offline = tokopedia.put(
+        "braga-02",
+        offline_body(
+            location={"address": "Jl. Braga", "regency_code": "3273", "lat": -6, "lon": 107}
+        ),
+    )
+
+    assert (online.status_code, offline.status_code) == (201, 201)
+    first, second = Training.objects.order_by("pk")
+    assert (first.title, first.description, first.url) == (
+        "Barista ☕ Profesional — Kopi Nusantara",
+        "Baris pertama.\r\n\tBaris kedua.",
+        "https://kelas.platform.co.id:8443/kelas/barista?ref=prakerja#silabus",
+    )
+    assert (second.regency_code, second.lat, second.lon) == ("32.73", -6.0, 107.0)
+
+
 def test_a_change_of_an_active_training_sends_it_back_to_review_and_tells_the_platform(
     tokopedia: Caller,
 ):
@@ -591,7 +620,7 @@ def test_a_malformed_body_is_422_naming_every_field_and_changes_nothing(tokopedi
         ),
         (
             offline_body(
-                location={"address": "Jl. Braga", "regency_code": "32", "lat": 91, "lon": -181}
+                location={"address": "Jl. Braga", "regency_code": "32.73", "lat": 91, "lon": -181}
             ),
             {"location.lat": "OUT_OF_RANGE", "location.lon": "OUT_OF_RANGE"},
         ),
@@ -606,6 +635,34 @@ def test_a_malformed_body_is_422_naming_every_field_and_changes_nothing(tokopedi
             {"location.regency_code": "REQUIRED"},
         ),
         (training_body(institution="LPK Kopi"), {"institution": "OBJECT_REQUIRED"}),
+        (training_body(price_idr="750000"), {"price_idr": "INTEGER_REQUIRED"}),
+        (training_body(sessions=True), {"sessions": "INTEGER_REQUIRED"}),
+        (
+            training_body(
+                institution={"external_id": "lpk", "name": "LPK", "owned_by_platform": "false"}
+            ),
+            {"institution.owned_by_platform": "BOOLEAN_REQUIRED"},
+        ),
+        (
+            offline_body(
+                location={"address": "Jl. Braga", "regency_code": 3273, "lat": "0", "lon": 0}
+            ),
+            {"location.regency_code": "STRING_REQUIRED", "location.lat": "NUMBER_REQUIRED"},
+        ),
+        (training_body(title="Barista\nProfesional"), {"title": "CHARACTER_INVALID"}),
+        (training_body(title="Barista \u202eProfesional"), {"title": "CHARACTER_INVALID"}),
+        (training_body(category="Kuliner\x1b"), {"category": "CHARACTER_INVALID"}),
+        (training_body(description="Baris\u2066ta"), {"description": "CHARACTER_INVALID"}),
+        (training_body(description=" \n\t "), {"description": "REQUIRED"}),
+        (training_body(url="https://user@platform.example/kelas"), {"url": "URL_INVALID"}),
+        (training_body(url="https://10.0.0.1/kelas"), {"url": "URL_INVALID"}),
+        (training_body(url="HTTPS://platform.example/kelas"), {"url": "URL_INVALID"}),
+        (
+            training_body(
+                institution={"external_id": "lpk\r", "name": "LPK", "owned_by_platform": False}
+            ),
+            {"institution.external_id": "CHARACTER_INVALID"},
+        ),
     ],
     ids=[
         "price-above-10m",
@@ -622,6 +679,19 @@ def test_a_malformed_body_is_422_naming_every_field_and_changes_nothing(tokopedi
         "province-not-regency",
         "location-without-regency",
         "institution-not-an-object",
+        "price-a-string",
+        "sessions-a-boolean",
+        "owned-a-string",
+        "regency-a-number-lat-a-string",
+        "title-two-lines",
+        "title-bidi-override",
+        "category-escape",
+        "description-bidi-isolate",
+        "description-white-space",
+        "url-with-a-user",
+        "url-of-an-ip-address",
+        "url-scheme-in-capitals",
+        "institution-id-carriage-return",
     ],
 )
 def test_each_malformed_field_is_422_with_its_code(

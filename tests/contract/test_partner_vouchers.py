@@ -368,13 +368,17 @@ def test_progress_of_another_platforms_order_is_404(toko: Caller, kelas: Caller)
             {"percent": 50, "sessions_attended": 1, "reported_at": "kemarin"},
             {"reported_at": "DATETIME_INVALID"},
         ),
+        ({"percent": "50", "sessions_attended": 1}, {"percent": "INTEGER_REQUIRED"}),
+        ({"percent": 50.0, "sessions_attended": 1}, {"percent": "INTEGER_REQUIRED"}),
+        ({"percent": True, "sessions_attended": 1}, {"percent": "INTEGER_REQUIRED"}),
+        ({"percent": 50, "sessions_attended": "1"}, {"sessions_attended": "INTEGER_REQUIRED"}),
         (
-            {"percent": 50, "sessions_attended": 1, "reported_at": "2026-11-21T10:00:00+07:00"},
-            {"reported_at": "IN_THE_FUTURE"},
+            {"percent": 50, "sessions_attended": 1, "reported_at": 1795000000},
+            {"reported_at": "DATETIME_INVALID"},
         ),
         (
-            {"percent": 50, "sessions_attended": 1, "reported_at": "9999-12-31T23:59:59-14:00"},
-            {"reported_at": "OUT_OF_RANGE"},
+            {"percent": 50, "sessions_attended": 1, "reported_at": "2026-11-21 09:00:00+07:00"},
+            {"reported_at": "DATETIME_INVALID"},
         ),
     ],
 )
@@ -475,35 +479,160 @@ def test_a_completion_faster_than_the_duration_is_accepted_and_flagged(toko: Cal
 
 
 @pytest.mark.parametrize(
-    ("when", "extra", "details"),
+    ("extra", "details"),
     [
-        (datetime.timedelta(minutes=6), {}, {"completed_at": "IN_THE_FUTURE"}),
-        (datetime.timedelta(minutes=-1), {}, {"completed_at": "BEFORE_REDEMPTION"}),
+        ({"certificate_url": "ftp://toko.example/x"}, {"certificate_url": "URL_INVALID"}),
+        ({"certificate_url": "https://toko"}, {"certificate_url": "URL_INVALID"}),
+        ({"certificate_url": "https://a@toko.example/x"}, {"certificate_url": "URL_INVALID"}),
+        ({"certificate_url": "https://toko.example/a b"}, {"certificate_url": "URL_INVALID"}),
         (
-            datetime.timedelta(0),
-            {"certificate_url": "ftp://toko.example/x"},
-            {"certificate_url": "URL_INVALID"},
+            {"certificate_url": "https://toko.example/\u202e"},
+            {"certificate_url": "CHARACTER_INVALID"},
         ),
-        (datetime.timedelta(0), {"final_score": 101}, {"final_score": "OUT_OF_RANGE"}),
-        (datetime.timedelta(0), {"certificate_number": "  "}, {"certificate_number": "REQUIRED"}),
+        ({"final_score": 101}, {"final_score": "OUT_OF_RANGE"}),
+        ({"final_score": 87.0}, {"final_score": "INTEGER_REQUIRED"}),
+        ({"final_score": "87"}, {"final_score": "INTEGER_REQUIRED"}),
+        ({"certificate_number": "  "}, {"certificate_number": "REQUIRED"}),
+        ({"certificate_number": "CERT\n1"}, {"certificate_number": "CHARACTER_INVALID"}),
+        ({"completed_at": 1795000000.5}, {"completed_at": "DATETIME_INVALID"}),
+        ({"completed_at": "2026-11-21T09:00:30"}, {"completed_at": "OFFSET_REQUIRED"}),
     ],
 )
 def test_a_completion_with_a_wrong_field_is_422_naming_it(
-    toko: Caller,
-    clock: Clock,
-    when: datetime.timedelta,
-    extra: dict[str, Any],
-    details: dict[str, str],
+    toko: Caller, clock: Clock, extra: dict[str, Any], details: dict[str, str]
 ):
     _, order = bought(toko)
     redeem(toko, order)
-    redeemed_at = clock.now
     before = snapshot()
 
-    response = complete(toko, order.pk, redeemed_at + when, body=extra)
+    response = complete(toko, order.pk, clock.now, body=extra)
 
     assert error(response) == (422, "VALIDATION_FAILED", details)
     assert unchanged(before)
+
+
+# --- the times a platform reports: to the second, after redemption, not ahead of the clock ---------
+
+REDEEMED = START + datetime.timedelta(microseconds=600_000)  # 09:00:30.6 WIB: within a second
+
+
+def test_a_completion_in_whole_seconds_in_the_second_of_redemption_is_accepted(
+    toko: Caller, clock: Clock
+):
+    _, order = bought(toko)
+    clock.now = REDEEMED
+    redeem(toko, order)
+    clock.advance(seconds=1)
+
+    response = complete(toko, order.pk, START, body={"completed_at": "2026-11-21T09:00:30+07:00"})
+
+    assert answer(response) == (200, {"order_id": order.pk, "status": "completed"})
+    stored = Order.objects.get(pk=order.pk)
+    assert (stored.redeemed_at, stored.completed_at, stored.flag_fast_completion) == (
+        REDEEMED,
+        START,
+        True,
+    )
+
+
+def test_progress_in_whole_seconds_in_the_second_of_redemption_is_accepted(
+    toko: Caller, clock: Clock
+):
+    _, order = bought(toko)
+    clock.now = REDEEMED
+    redeem(toko, order)
+
+    response = toko(
+        "POST",
+        f"/orders/{order.pk}/progress",
+        {"percent": 5, "sessions_attended": 0, "reported_at": "2026-11-21T02:00:30Z"},
+    )
+
+    assert answer(response) == (200, {"order_id": order.pk, "percent": 5})
+    assert Order.objects.get(pk=order.pk).progress_reported_at == START
+
+
+@pytest.mark.parametrize(
+    ("call", "sent", "details"),
+    [
+        (
+            "progress",
+            "1900-01-01T00:00:00+07:00",
+            {"reported_at": "BEFORE_REDEMPTION", "redeemed_at": "2026-11-21T09:00:30+07:00"},
+        ),
+        (
+            "progress",
+            "2026-11-21T09:00:29.999+07:00",
+            {"reported_at": "BEFORE_REDEMPTION", "redeemed_at": "2026-11-21T09:00:30+07:00"},
+        ),
+        (
+            "progress",
+            "0001-01-01T00:00:00+14:00",  # before UTC's first instant: read as that instant
+            {"reported_at": "BEFORE_REDEMPTION", "redeemed_at": "2026-11-21T09:00:30+07:00"},
+        ),
+        (
+            "progress",
+            "2026-11-21T10:05:31+07:00",
+            {"reported_at": "IN_THE_FUTURE", "server_time": "2026-11-21T10:00:30+07:00"},
+        ),
+        (
+            "progress",
+            "9999-12-31T23:59:59-14:00",  # beyond UTC's last instant: read as that instant
+            {"reported_at": "IN_THE_FUTURE", "server_time": "2026-11-21T10:00:30+07:00"},
+        ),
+        (
+            "completion",
+            "2026-11-21T09:00:29+07:00",
+            {"completed_at": "BEFORE_REDEMPTION", "redeemed_at": "2026-11-21T09:00:30+07:00"},
+        ),
+        (
+            "completion",
+            "2026-11-21T03:05:31Z",
+            {"completed_at": "IN_THE_FUTURE", "server_time": "2026-11-21T10:00:30+07:00"},
+        ),
+    ],
+)
+def test_a_time_before_the_redemption_second_or_over_five_minutes_ahead_is_409(
+    toko: Caller, clock: Clock, call: str, sent: str, details: dict[str, str]
+):
+    _, order = bought(toko)
+    clock.now = REDEEMED
+    redeem(toko, order)
+    clock.now = START + datetime.timedelta(hours=1, microseconds=900_000)  # 10:00:30.9 WIB
+    before = snapshot()
+
+    if call == "progress":
+        body = {"percent": 50, "sessions_attended": 1, "reported_at": sent}
+        response = toko("POST", f"/orders/{order.pk}/progress", body)
+    else:
+        response = complete(toko, order.pk, START, body={"completed_at": sent})
+
+    assert error(response) == (409, "TIME_OUT_OF_RANGE", details)
+    assert response.json()["error"]["message"] == (
+        "The reported time cannot be right: before the voucher was redeemed or more than 5 minutes "
+        "ahead of the server clock. See `details`."
+    )
+    assert unchanged(before)
+
+
+@pytest.mark.parametrize(
+    ("call", "sent"),
+    [("progress", "2026-11-21T10:05:30+07:00"), ("completion", "2026-11-21T03:05:30.999999Z")],
+)
+def test_a_time_exactly_five_minutes_ahead_to_the_second_is_accepted(
+    toko: Caller, clock: Clock, call: str, sent: str
+):
+    _, order = bought(toko)
+    redeem(toko, order)
+    clock.now = START + datetime.timedelta(hours=1, microseconds=100_000)  # 10:00:30.1 WIB
+
+    if call == "progress":
+        body = {"percent": 50, "sessions_attended": 1, "reported_at": sent}
+        response = toko("POST", f"/orders/{order.pk}/progress", body)
+    else:
+        response = complete(toko, order.pk, START, body={"completed_at": sent})
+
+    assert response.status_code == 200
 
 
 def test_completion_of_another_platforms_order_is_404(toko: Caller, kelas: Caller):
@@ -555,10 +684,52 @@ def test_the_orders_list_pages_through_the_platforms_own_orders(
     assert len(kelas("GET", "/orders").json()["items"]) == 1
 
 
-def test_a_cursor_that_is_not_ours_is_422(toko: Caller):
-    for cursor in ("abc", "W10", "WyJ4IiwgMV0"):
+def test_a_cursor_not_of_the_documented_form_is_422(toko: Caller):
+    for cursor in ("abc", "W10", "WyJ4IiwgMV0", "1.", ".1", "1.2.3", "12345678901234567.1"):
         response = toko("GET", f"/orders?cursor={cursor}")
         assert error(response) == (422, "VALIDATION_FAILED", {"cursor": "CURSOR_INVALID"})
+
+
+def test_every_cursor_of_the_documented_form_is_a_place_to_start(toko: Caller, clock: Clock):
+    _, order = bought(toko)  # updated at START: 1795226430000000 µs after 1970
+
+    assert [
+        [item["order_id"] for item in toko("GET", f"/orders?cursor={cursor}").json()["items"]]
+        for cursor in ("0.0", "1795226429999999.999999", "1795226430000000.0", "9999999999999999.1")
+    ] == [[order.pk], [order.pk], [order.pk], []]
+    assert toko("GET", f"/orders?cursor=1795226430000000.{order.pk}").json() == {
+        "items": [],
+        "next_cursor": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "details"),
+    [
+        ("updated_since=0.5", 422, {"updated_since": "DATETIME_INVALID"}),
+        ("updated_since=1795226430", 422, {"updated_since": "DATETIME_INVALID"}),
+        ("updated_since=2026-11-21T09:00:30", 422, {"updated_since": "OFFSET_REQUIRED"}),
+        (
+            "updated_since=2026-11-21T09:05:31%2B07:00",
+            409,
+            {"updated_since": "IN_THE_FUTURE", "server_time": "2026-11-21T09:00:30+07:00"},
+        ),
+    ],
+)
+def test_updated_since_is_an_rfc_3339_time_not_ahead_of_the_clock(
+    toko: Caller, query: str, status: int, details: dict[str, str]
+):
+    response = toko("GET", f"/orders?{query}")
+
+    assert error(response)[0::2] == (status, details)
+
+
+def test_updated_since_five_minutes_ahead_to_the_second_lists_nothing_yet(toko: Caller):
+    bought(toko)
+
+    response = toko("GET", "/orders?updated_since=2026-11-21T02:05:30Z")
+
+    assert answer(response) == (200, {"items": [], "next_cursor": None})
 
 
 # --- the whole path, and the ledger after it ---------------------------------------------------------

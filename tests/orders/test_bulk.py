@@ -690,10 +690,10 @@ def test_a_completion_chunk_gives_what_the_per_item_service_gives_for_every_rule
 ):
     bought = NOW - datetime.timedelta(days=3)
     redeemed = bought + datetime.timedelta(hours=1)
-    orders = issued_orders({toko: 9, kelas: 1}, bought)
+    orders = issued_orders({toko: 11, kelas: 1}, bought)
     o = orders[toko]
     with clock(redeemed):
-        for order in [*o[:7], orders[kelas][0]]:
+        for order in [*o[:7], o[9], o[10], orders[kelas][0]]:
             voucher_redeem(
                 platform=order.platform,
                 voucher_code=order.voucher_code,
@@ -731,6 +731,15 @@ def test_a_completion_chunk_gives_what_the_per_item_service_gives_for_every_rule
         (o[4].pk, redeemed - datetime.timedelta(seconds=1), 101, "", "ftp://toko.example/c/4"),
         (o[5].pk, (NOW + wib).replace(tzinfo=None), True, "C-5", "x" * 501),
         (o[6].pk, NOW + datetime.timedelta(minutes=4), 0, "C-6", "https://toko.example/c/6"),
+        # In whole seconds, in the second of the redemption (which has a fraction): accepted
+        (o[9].pk, redeemed.replace(microsecond=0), 80, "C-9", "https://toko.example/c/9"),
+        (
+            o[10].pk,
+            redeemed.replace(microsecond=0) - datetime.timedelta(seconds=1),
+            80,
+            "C-10",
+            "https://toko.example/c/10",
+        ),
     ]
 
     got = complete_both_ways(NOW, toko, items)
@@ -744,11 +753,15 @@ def test_a_completion_chunk_gives_what_the_per_item_service_gives_for_every_rule
         ("ORDER_NOT_REDEEMED", {"order_id": names[str(o[7].pk)], "status": "issued"}),
         ("ORDER_NOT_FOUND", {"order_id": names[str(orders[kelas][0].pk)]}),
         ("ORDER_NOT_FOUND", {"order_id": 10**9}),
-        ("VALIDATION_FAILED", {"completed_at": "IN_THE_FUTURE"}),
+        # More than five minutes ahead, to the second: 409 (no schema can say it), not 422
+        (
+            "TIME_OUT_OF_RANGE",
+            {"completed_at": "IN_THE_FUTURE", "server_time": "2026-11-21T10:15:07+07:00"},
+        ),
+        # The fields first; the time (also before the redemption here) only once they are valid
         (
             "VALIDATION_FAILED",
             {
-                "completed_at": "BEFORE_REDEMPTION",
                 "final_score": "OUT_OF_RANGE",
                 "certificate_number": "REQUIRED",
                 "certificate_url": "URL_INVALID",
@@ -763,9 +776,20 @@ def test_a_completion_chunk_gives_what_the_per_item_service_gives_for_every_rule
             },
         ),
         ("OK", names[str(o[6].pk)]),  # within the five minutes of clock skew
+        ("OK", names[str(o[9].pk)]),
+        (
+            "TIME_OUT_OF_RANGE",
+            {"completed_at": "BEFORE_REDEMPTION", "redeemed_at": "2026-11-18T11:15:07+07:00"},
+        ),
     ]
     flags = dict(Order.objects.filter(status="completed").values_list("pk", "flag_fast_completion"))
-    assert flags == {o[0].pk: False, o[1].pk: True, o[2].pk: False, o[6].pk: False}
+    assert flags == {
+        o[0].pk: False,
+        o[1].pk: True,
+        o[2].pk: False,
+        o[6].pk: False,
+        o[9].pk: True,
+    }
     zero = Order.objects.get(pk=o[0].pk)
     assert (zero.certificate_number, zero.percent, zero.final_score) == ("C-0", 100, 88)
     assert zero.completed_at == redeemed + datetime.timedelta(hours=20)

@@ -9,29 +9,33 @@ from typing import Annotated, Any, Literal
 from django.http import HttpRequest, HttpResponse
 from django.urls import register_converter
 from ninja import Field, Path, Router, Schema
-from pydantic import AfterValidator, BaseModel
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Strict,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from prakerja.catalog import services
 from prakerja.common.actors import Actor
 from prakerja.partners.api import answer_once, caller, errors
+from prakerja.partners.fields import (
+    WEB_ADDRESS_RULE,
+    Flag,
+    Line,
+    Number,
+    PathSegment,
+    Text,
+    WebAddress,
+    Whole,
+)
 from prakerja.partners.models import PartnerKind
+from prakerja.registration.regions import regencies
 
 router: Router = Router(tags=["trainings"])
-
-
-def _storable(value: str) -> str:
-    """Text a database can keep: PostgreSQL refuses NUL (U+0000) in any text column, so a field
-    holding one is refused here (422 CHARACTER_INVALID) rather than failing at the INSERT (a 500)."""
-    if "\x00" in value:
-        raise PydanticCustomError("character_invalid", "NUL (U+0000) is not allowed in text")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_storable)]
-
-# An external_id is one path segment: it cannot hold "/" (an encoded %2F is decoded before routing).
-EXTERNAL_ID_PATTERN = r"^[^/\x00]+$"
 
 
 class _AnyText:
@@ -52,75 +56,124 @@ class _AnyText:
 register_converter(_AnyText, "partner_external_id")
 
 
-def _external_id() -> Any:
-    return Path(
-        ...,
-        min_length=1,
-        max_length=services.EXTERNAL_ID_MAX,
-        pattern=EXTERNAL_ID_PATTERN,
-        description="Your id of the training (unique per platform; another platform's training "
-        "of the same id is a different training). Any characters but `/` and NUL, percent-encoded "
-        "as one path segment.",
-    )
+EXTERNAL_ID = Path(
+    ...,
+    min_length=1,
+    max_length=services.EXTERNAL_ID_MAX,
+    description="Your id of the training (unique per platform; another platform's training of the "
+    "same id is a different training): one line of text, not only white space, without `/`, "
+    "percent-encoded as one path segment.",
+)
+
+
+def _regency_codes() -> list[str]:
+    """Every regency code of the region tables, dotted (`32.01`) and as four digits (`3201`)."""
+    dotted = sorted(region.code for region in regencies())
+    return [form for code in dotted for form in (code, code.replace(".", ""))]
+
+
+REGENCY_CODES = _regency_codes()
+_REGENCIES = frozenset(REGENCY_CODES)
+
+
+def _known_regency(value: str) -> str:
+    if value not in _REGENCIES:
+        raise PydanticCustomError("regency_unknown", "not a regency code of the region tables")
+    return value
+
+
+# The list of codes is the schema (an enum): a code that matches a pattern but names no regency
+# would otherwise pass the schema and be refused by the server.
+RegencyCode = Annotated[
+    str,
+    Strict(),
+    AfterValidator(_known_regency),
+    WithJsonSchema({"type": "string", "enum": REGENCY_CODES}),
+]
 
 
 # The nested objects are plain pydantic models: a value that is not an object is refused as
 # OBJECT_REQUIRED rather than read attribute by attribute.
 class LocationIn(BaseModel):
-    address: Text = Field(min_length=1, max_length=services.ADDRESS_MAX)
-    regency_code: Text = Field(
-        description="Kemendagri regency (kabupaten/kota) code, e.g. `32.01` (`3201` is accepted).",
+    address: Line = Field(min_length=1, max_length=services.ADDRESS_MAX)
+    regency_code: RegencyCode = Field(
+        description="Kemendagri regency (kabupaten/kota) code of the region tables, e.g. `32.01` "
+        "(`3201` is accepted). Anything else is `REGENCY_UNKNOWN`.",
         examples=["32.01"],
     )
-    lat: float = Field(ge=-90, le=90, description="Latitude, WGS 84.")
-    lon: float = Field(ge=-180, le=180, description="Longitude, WGS 84.")
+    lat: Number = Field(ge=-90, le=90, description="Latitude, WGS 84.")
+    lon: Number = Field(ge=-180, le=180, description="Longitude, WGS 84.")
 
 
 class InstitutionIn(BaseModel):
-    external_id: Text = Field(
+    external_id: Line = Field(
         min_length=1,
         max_length=services.EXTERNAL_ID_MAX,
         description="Your id of the training institution (lembaga pelatihan).",
     )
-    name: Text = Field(min_length=1, max_length=services.INSTITUTION_NAME_MAX)
-    owned_by_platform: bool = Field(
-        strict=True,
+    name: Line = Field(min_length=1, max_length=services.INSTITUTION_NAME_MAX)
+    owned_by_platform: Flag = Field(
         description="True when the platform owns the institution: recorded and disclosed to "
         "participants (a conflict of interest); ranking never favours it.",
     )
 
 
+# `location` is required exactly for offline delivery and refused otherwise: said to a JSON schema
+# reader by if/then/else (see TrainingIn.model_config), checked by the field's validator.
+_OFFLINE_RULE: dict[str, Any] = {
+    "if": {"properties": {"delivery": {"const": "offline"}}, "required": ["delivery"]},
+    # With the property's own schema (a LocationIn or null), "an object" leaves a LocationIn.
+    "then": {"required": ["location"], "properties": {"location": {"type": "object"}}},
+    "else": {"properties": {"location": {"type": "null"}}},
+}
+
+
 class TrainingIn(Schema):
-    title: Text = Field(min_length=1, max_length=services.TITLE_MAX)
-    category: Text = Field(min_length=1, max_length=services.CATEGORY_MAX)
-    description: Text = Field(min_length=1, max_length=services.DESCRIPTION_MAX)
-    price_idr: int = Field(
-        strict=True,
+    model_config = {"json_schema_extra": _OFFLINE_RULE}
+
+    title: Line = Field(min_length=1, max_length=services.TITLE_MAX)
+    category: Line = Field(min_length=1, max_length=services.CATEGORY_MAX)
+    description: Text = Field(
+        min_length=1,
+        max_length=services.DESCRIPTION_MAX,
+        description="Several lines allowed (tab, line feed, carriage return).",
+    )
+    price_idr: Whole = Field(
         ge=services.PRICE_MIN_IDR,
         le=services.PRICE_MAX_IDR,
         description="The price in the program, integer rupiah.",
     )
-    price_outside_program_idr: int = Field(
-        strict=True,
+    price_outside_program_idr: Whole = Field(
         ge=1,
         le=services.OUTSIDE_PRICE_MAX_IDR,
         description="The price of the same training outside the program, integer rupiah. A "
         "program price above it is flagged for the PMO.",
     )
-    duration_hours: int = Field(strict=True, ge=1, le=services.DURATION_HOURS_MAX)
-    sessions: int = Field(strict=True, ge=1, le=services.SESSIONS_MAX)
+    duration_hours: Whole = Field(ge=1, le=services.DURATION_HOURS_MAX)
+    sessions: Whole = Field(ge=1, le=services.SESSIONS_MAX)
     delivery: Literal["self_paced", "webinar", "offline"]
     institution: InstitutionIn
     location: LocationIn | None = Field(
         None,
-        description="Required for `offline` delivery, refused (`OFFLINE_ONLY`) otherwise.",
+        validate_default=True,
+        description="Required for `offline` delivery (`REQUIRED`), refused otherwise "
+        "(`OFFLINE_ONLY`): absent or null.",
     )
-    url: Text = Field(
+    url: WebAddress = Field(
         min_length=1,
         max_length=services.URL_MAX,
-        description="The training's page on the platform (http or https).",
-        json_schema_extra={"format": "uri"},
+        description="The training's page on the platform. " + WEB_ADDRESS_RULE,
     )
+
+    @field_validator("location")
+    @classmethod
+    def _offline_only(cls, value: LocationIn | None, info: ValidationInfo) -> LocationIn | None:
+        delivery = info.data.get("delivery")  # absent when delivery itself was refused
+        if delivery == "offline" and value is None:
+            raise PydanticCustomError("missing", "required for offline delivery")
+        if delivery in ("self_paced", "webinar") and value is not None:
+            raise PydanticCustomError("offline_only", "only for offline delivery")
+        return value
 
 
 class TrainingOut(Schema):
@@ -161,7 +214,7 @@ def _actor(request: HttpRequest) -> Actor:
     operation_id="training_put",
 )
 def training_put(
-    request: HttpRequest, payload: TrainingIn, external_id: str = _external_id()
+    request: HttpRequest, payload: TrainingIn, external_id: PathSegment = EXTERNAL_ID
 ) -> HttpResponse:
     """`201` for a new training, `200` for a known one (changed or not). A new training is
     `pending_review` until the PMO approves it; a change of price or content sends an active (or
@@ -193,7 +246,7 @@ def training_put(
     summary="Withdraw a training",
     operation_id="training_delete",
 )
-def training_delete(request: HttpRequest, external_id: str = _external_id()) -> HttpResponse:
+def training_delete(request: HttpRequest, external_id: PathSegment = EXTERNAL_ID) -> HttpResponse:
     """Takes the training out of the catalog; vouchers already issued for it stay valid.
     Withdrawing a withdrawn training answers the same and changes nothing."""
     platform = caller(request, kind=PartnerKind.PLATFORM)

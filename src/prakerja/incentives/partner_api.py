@@ -11,17 +11,17 @@ from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Router, Schema
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from prakerja.catalog.partner_api import Text
 from prakerja.common.actors import Actor
+from prakerja.common.api_types import Day
 from prakerja.incentives.errors import BatchNotFound, TransferNotFound
 from prakerja.incentives.models import TransferBatch
 from prakerja.incentives.reconciliation import Line, statement_reconcile
 from prakerja.incentives.results import Outcome, transfer_outcomes_record
-from prakerja.orders.partner_api import Moment
 from prakerja.partners.api import answer_once, caller, errors
+from prakerja.partners.fields import Moment, OptionalLine, Whole
 from prakerja.partners.models import Partner, PartnerKind
 
 transfers_router: Router = Router(tags=["transfers"])
@@ -29,6 +29,9 @@ batches_router: Router = Router(tags=["transfers"])
 statements_router: Router = Router(tags=["statements"])
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+# An instruction's id in a body: the pattern is the whole rule (it admits nothing the text policy
+# refuses), refused as CHARACTER_INVALID.
+InstructionId = Annotated[str, Strict(), Field(pattern=ID_PATTERN)]
 REASON = Literal[
     "NIK_MISMATCH",
     "NOT_UPGRADED",
@@ -49,12 +52,14 @@ class ResultIn(Schema):
     reason_code: REASON | None = Field(
         default=None, description="Why it failed (partner-api.md's reason codes); empty on success."
     )
-    settled_at: Moment = Field(description="When the transfer succeeded or failed, with offset.")
-    partner_reference: Text = Field(default="", max_length=100)
+    settled_at: Moment = Field(
+        description="When the transfer succeeded or failed: RFC 3339 with an offset."
+    )
+    partner_reference: OptionalLine = Field(default="", max_length=100)
 
 
 class BatchResultIn(ResultIn):
-    instruction_id: Text = Field(pattern=ID_PATTERN)
+    instruction_id: InstructionId
 
 
 class BatchResultsIn(Schema):
@@ -68,10 +73,10 @@ class RecordedOut(Schema):
 
 
 class StatementLineIn(Schema):
-    instruction_id: Text = Field(pattern=ID_PATTERN)
-    amount_idr: int = Field(strict=True, gt=0, le=2**63 - 1)
+    instruction_id: InstructionId
+    amount_idr: Whole = Field(gt=0, le=2**63 - 1)
     status: Literal["success", "failed"]
-    partner_reference: Text = Field(default="", max_length=100)
+    partner_reference: OptionalLine = Field(default="", max_length=100)
 
 
 def _plausible_day(value: datetime.date) -> datetime.date:
@@ -82,10 +87,17 @@ def _plausible_day(value: datetime.date) -> datetime.date:
     return value
 
 
+# The years a statement may be of, said to a schema reader too: `format: date` checks the calendar,
+# the pattern the years.
+STATEMENT_DAY_PATTERN = r"^20[0-9]{2}-[0-9]{2}-[0-9]{2}$"
+
+
 class StatementIn(Schema):
-    statement_date: Annotated[datetime.date, AfterValidator(_plausible_day)] = Field(
-        description="The day (WIB) the statement covers, 2000-01-01 to 2099-12-31."
-    )
+    statement_date: Annotated[
+        Day,
+        AfterValidator(_plausible_day),
+        WithJsonSchema({"type": "string", "format": "date", "pattern": STATEMENT_DAY_PATTERN}),
+    ] = Field(description="The day (WIB) the statement covers, 2000-01-01 to 2099-12-31.")
     lines: list[StatementLineIn] = Field(max_length=MAX_LINES)
 
 

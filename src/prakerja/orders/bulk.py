@@ -78,6 +78,7 @@ from prakerja.orders.errors import (
     VoucherOtherPlatform,
 )
 from prakerja.orders.models import OPEN_STATUSES, Order, OrderStatus
+from prakerja.orders.rules import reported_time_refusal
 from prakerja.orders.selectors import iso_wib
 from prakerja.orders.services import (
     _URL,
@@ -590,9 +591,9 @@ def orders_complete_bulk(
     certificate URL) of one platform: each item completed or refused as `order_complete` would
     after the chunk's earlier items — ORDER_NOT_FOUND (also another platform's order),
     ORDER_ALREADY_COMPLETED (also the same order earlier in the chunk), ORDER_NOT_REDEEMED,
-    VALIDATION_FAILED naming the fields. A completion sooner after redemption than the training's
-    duration is accepted and flagged. One transaction: the orders in one UPDATE, one audit event
-    each."""
+    VALIDATION_FAILED naming the fields, TIME_OUT_OF_RANGE (orders/rules.py). A completion sooner
+    after redemption than the training's duration is accepted and flagged. One transaction: the
+    orders in one UPDATE, one audit event each."""
     _platform_only(platform)
     _check_size(items)
     if not items:
@@ -676,9 +677,7 @@ def _completion(
         return OrderNotRedeemed(details={"order_id": pk, "status": current})
     assert redeemed_at is not None
     problems: dict[str, str] = {}
-    _moment(completed_at, "completed_at", now, problems)
-    if "completed_at" not in problems and completed_at < redeemed_at:
-        problems["completed_at"] = "BEFORE_REDEMPTION"
+    _moment(completed_at, "completed_at", problems)
     _whole(final_score, "final_score", 100, problems)
     number = url = ""
     try:
@@ -694,6 +693,11 @@ def _completion(
         problems["certificate_url"] = "URL_INVALID"
     if problems:
         return ValidationFailed(details=problems)
+    out_of_range = reported_time_refusal(
+        "completed_at", completed_at, now=now, redeemed_at=redeemed_at
+    )
+    if out_of_range is not None:
+        return out_of_range
     refusal = _transition_refusal(pk, current, OrderStatus.COMPLETED)
     if refusal is not None:
         return refusal

@@ -6,20 +6,29 @@ is idempotent by X-EXTERNAL-ID. Times are answered in WIB (ISO 8601 with +07:00)
 Registered by prakerja.partners.api (import that module, not this one, to get the whole API)."""
 
 import datetime
+import re
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema
-from pydantic import AfterValidator, AwareDatetime
+from pydantic import AfterValidator, BeforeValidator, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from prakerja.catalog.partner_api import Text
 from prakerja.common.actors import Actor
 from prakerja.orders import services
 from prakerja.orders.models import Order
-from prakerja.orders.selectors import iso_wib, order_status_shown, platform_orders_page
-from prakerja.orders.vouchers import voucher_code_format
+from prakerja.orders.rules import reported_time_refusal
+from prakerja.orders.selectors import (
+    cursor_decode,
+    cursor_encode,
+    iso_wib,
+    order_status_shown,
+    platform_orders_page,
+)
+from prakerja.orders.vouchers import ALPHABET, CHECK_ALPHABET, voucher_code_format
 from prakerja.partners.api import answer_once, caller, errors
+from prakerja.partners.fields import WEB_ADDRESS_RULE, Line, Moment, WebAddress, Whole
 from prakerja.partners.models import PartnerKind
 
 vouchers_router: Router = Router(tags=["vouchers"])
@@ -28,18 +37,7 @@ orders_router: Router = Router(tags=["orders"])
 BIGINT_MAX = 2**63 - 1
 VOUCHER_CODE_MAX = 40  # 13 symbols, with the hyphens and spaces people type around them
 
-
-def _utc(value: datetime.datetime) -> datetime.datetime:
-    """A time far enough at the edge of the calendar that it has no UTC equivalent (year 1 ahead of
-    UTC, year 9999 behind it) is out of range, not a server error."""
-    try:
-        return value.astimezone(datetime.UTC)
-    except OverflowError:
-        raise PydanticCustomError("out_of_range", "the time is outside the calendar") from None
-
-
-Moment = Annotated[AwareDatetime, AfterValidator(_utc)]
-
+STATUSES = Literal["issued", "redeemed", "completed", "expired", "refunded", "cancelled"]
 STATUS_DESCRIPTION = (
     "`issued` (not yet redeemed), `redeemed`, `completed`, `expired` (unredeemed after "
     "`expires_at`: the price went back to the participant), `refunded` or `cancelled`."
@@ -47,9 +45,18 @@ STATUS_DESCRIPTION = (
 VOUCHER_CODE_DESCRIPTION = (
     "The voucher code as the participant shows it (`ABCD-EFGH-JKMN-P`: 12 symbols of Crockford's "
     "base32 and a check symbol). Upper or lower case, with or without hyphens and spaces; O is read "
-    "as 0, I and L as 1."
+    "as 0, I and L as 1. A code that cannot be one (wrong length or symbol, wrong check symbol) is "
+    "`404 VOUCHER_NOT_FOUND`, as an unknown one."
 )
+# Every answer and event spells a code one way: grouped by four, upper case (vouchers.py).
+_SYMBOL = "[" + ALPHABET + "]"
+_CHECK = "[" + CHECK_ALPHABET + "]"  # "*~$=" are literal in a character class
+VOUCHER_CODE_SHOWN = rf"^{_SYMBOL}{{4}}-{_SYMBOL}{{4}}-{_SYMBOL}{{4}}-{_CHECK}$"
 ORDER_ID_DESCRIPTION = "The order's id, as `POST /vouchers/redeem` answered it."
+TIME_DESCRIPTION = (
+    "RFC 3339 with an offset (`2020-04-22T17:36:00+07:00`, `2020-04-22T10:36:00Z`); whole seconds "
+    "are enough: it is compared with the system's times to the second."
+)
 
 
 def _voucher_code() -> Any:
@@ -61,13 +68,21 @@ def _voucher_code() -> Any:
     )
 
 
+def _voucher_code_out() -> Any:
+    return Field(
+        pattern=VOUCHER_CODE_SHOWN,
+        description="Grouped as shown to the participant (`ABCD-EFGH-JKMN-P`), in every answer.",
+        examples=["7K3M-Q9TX-2RWH-5"],
+    )
+
+
 class VoucherIn(Schema):
-    voucher_code: Text = _voucher_code()
+    voucher_code: Line = _voucher_code()
 
 
 class RedeemIn(Schema):
-    voucher_code: Text = _voucher_code()
-    platform_user_ref: Text = Field(
+    voucher_code: Line = _voucher_code()
+    platform_user_ref: Line = Field(
         min_length=1,
         max_length=services.PLATFORM_USER_REF_MAX,
         description="Your id of the user who redeems the voucher (kept for reconciliation).",
@@ -75,8 +90,8 @@ class RedeemIn(Schema):
 
 
 class VoucherStatusOut(Schema):
-    voucher_code: str = Field(description="Grouped as shown to the participant.")
-    status: Literal["issued", "redeemed", "completed", "expired", "refunded", "cancelled"] = Field(
+    voucher_code: str = _voucher_code_out()
+    status: STATUSES = Field(
         description=STATUS_DESCRIPTION
         + " An issued voucher past `expires_at` is already reported `expired`."
     )
@@ -98,11 +113,13 @@ class RedeemOut(Schema):
 
 
 class ProgressIn(Schema):
-    percent: int = Field(strict=True, ge=0, le=100, description="Progress, 0 to 100.")
-    sessions_attended: int = Field(strict=True, ge=0, le=services.SESSIONS_MAX)
+    percent: Whole = Field(ge=0, le=100, description="Progress, 0 to 100.")
+    sessions_attended: Whole = Field(ge=0, le=services.SESSIONS_MAX)
     reported_at: Moment = Field(
-        description="When you measured it, ISO 8601 with offset; not more than five minutes ahead "
-        "of the server clock (`IN_THE_FUTURE`)."
+        description="When you measured it. "
+        + TIME_DESCRIPTION
+        + " Not before the redemption's second, not more than five minutes ahead of the server "
+        "clock: `409 TIME_OUT_OF_RANGE` otherwise."
     )
 
 
@@ -113,16 +130,16 @@ class ProgressOut(Schema):
 
 class CompletionIn(Schema):
     completed_at: Moment = Field(
-        description="ISO 8601 with offset; not before redemption (`BEFORE_REDEMPTION`), not more "
-        "than five minutes ahead of the server clock (`IN_THE_FUTURE`)."
+        description=TIME_DESCRIPTION
+        + " Not before the redemption's second, not more than five minutes ahead of the server "
+        "clock: `409 TIME_OUT_OF_RANGE` otherwise."
     )
-    final_score: int = Field(strict=True, ge=0, le=100, description="The final task or test score.")
-    certificate_number: Text = Field(min_length=1, max_length=services.CERTIFICATE_NUMBER_MAX)
-    certificate_url: Text = Field(
+    final_score: Whole = Field(ge=0, le=100, description="The final task or test score.")
+    certificate_number: Line = Field(min_length=1, max_length=services.CERTIFICATE_NUMBER_MAX)
+    certificate_url: WebAddress = Field(
         min_length=1,
         max_length=services.CERTIFICATE_URL_MAX,
-        description="Where the participant gets the certificate (http or https).",
-        json_schema_extra={"format": "uri"},
+        description="Where the participant gets the certificate. " + WEB_ADDRESS_RULE,
     )
 
 
@@ -133,9 +150,9 @@ class CompletionOut(Schema):
 
 class OrderItemOut(Schema):
     order_id: int
-    voucher_code: str
+    voucher_code: str = _voucher_code_out()
     training_external_id: str
-    status: str = Field(description=STATUS_DESCRIPTION)
+    status: STATUSES = Field(description=STATUS_DESCRIPTION)
     percent: int
     sessions_attended: int
     completed_at: datetime.datetime | None
@@ -144,22 +161,77 @@ class OrderItemOut(Schema):
     updated_at: datetime.datetime = Field(description="The order's last change (WIB).")
 
 
+# The page cursor: the last item's (updated_at, id) as microseconds since 1970 (UTC) and the id.
+# Every string of this form is a cursor the list can start from (the largest values are in the
+# year 2286 and below 2**63), so the pattern is the whole rule and no cursor is refused.
+CURSOR_PATTERN = r"^(?:[0-9]{1,16}\.[0-9]{1,18})?$"
+_CURSOR = re.compile(CURSOR_PATTERN)
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+def _cursor_text(value: str) -> str:
+    if not _CURSOR.fullmatch(value):
+        raise PydanticCustomError("cursor_invalid", "not a next_cursor of this list")
+    return value
+
+
+Cursor = Annotated[
+    str,
+    Strict(),
+    AfterValidator(_cursor_text),
+    WithJsonSchema({"type": "string", "pattern": CURSOR_PATTERN}),
+]
+
+
+def _cursor_of_page(next_cursor: str | None) -> str | None:
+    """The API's spelling of the selector's cursor (the same two values)."""
+    if next_cursor is None:
+        return None
+    moment, order_id = cursor_decode(next_cursor)
+    return f"{(moment - _EPOCH) // datetime.timedelta(microseconds=1)}.{order_id}"
+
+
+def _cursor_for_selector(cursor: str) -> str:
+    if not cursor:
+        return ""
+    micros, order_id = cursor.split(".")
+    moment = _EPOCH + datetime.timedelta(microseconds=int(micros))
+    return cursor_encode(Order(pk=int(order_id), updated_at=moment))
+
+
 class OrdersPageOut(Schema):
     items: list[OrderItemOut]
     next_cursor: str | None = Field(
-        description="Pass it as `cursor` for the next page; null on the last page."
+        pattern=CURSOR_PATTERN,
+        description="Pass it as `cursor` for the next page; null on the last page.",
     )
 
 
 class OrdersQuery(Schema):
     updated_since: Moment | None = Field(
-        None, description="Only orders changed at or after this time (ISO 8601 with offset)."
+        None,
+        description="Only orders changed at or after this time. "
+        + TIME_DESCRIPTION
+        + " Not more than five minutes ahead of the server clock (`409 TIME_OUT_OF_RANGE`).",
     )
-    cursor: str = Field("", max_length=200, description="`next_cursor` of the previous page.")
+    cursor: Cursor = Field(
+        "", description="`next_cursor` of the previous page (empty for the first page)."
+    )
 
 
-def _order_id() -> Any:
-    return Path(..., ge=1, le=BIGINT_MAX, description=ORDER_ID_DESCRIPTION)
+def _digits(value: Any) -> Any:
+    """A path holds text: an id is written in ASCII digits (not `+5`, ` 5`, `5.0` or `1_000`,
+    which pydantic would read as numbers but the schema's integer is not)."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit()):
+        raise PydanticCustomError("int_parsing", "an id is written in digits")
+    return value
+
+
+OrderId = Annotated[int, BeforeValidator(_digits)]
+
+
+ORDER_ID = Path(..., ge=1, le=BIGINT_MAX, description=ORDER_ID_DESCRIPTION)
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -254,27 +326,34 @@ def voucher_redeem(request: HttpRequest, payload: RedeemIn) -> HttpResponse:
 # --- orders -------------------------------------------------------------------------------------------
 
 ORDER_NOT_FOUND = "`ORDER_NOT_FOUND`: not an order of yours."
+TIME_REFUSAL = (
+    "`TIME_OUT_OF_RANGE`: `details` names the time (`{field}`) with `BEFORE_REDEMPTION` (before "
+    "the second of the redemption, given as `redeemed_at`) or `IN_THE_FUTURE` (more than five "
+    "minutes ahead of the server clock, given as `server_time`)."
+)
 PROGRESS_ERRORS, PROGRESS_DOCS = errors(
     {
         404: ORDER_NOT_FOUND,
         409: "`ORDER_NOT_REDEEMED`; `ORDER_ALREADY_COMPLETED`; `PROGRESS_BACKWARDS`: a lower "
-        "percent or fewer sessions than recorded (`details` holds the recorded values). The same "
-        "values again are accepted.",
+        "percent or fewer sessions than recorded (`details` holds the recorded values; the same "
+        "values again are accepted); " + TIME_REFUSAL.format(field="reported_at"),
     }
 )
 PROGRESS_DOCS["responses"][200] = {"description": "Recorded (or the same as recorded)."}
 COMPLETION_ERRORS, COMPLETION_DOCS = errors(
     {
         404: ORDER_NOT_FOUND,
-        409: "`ORDER_NOT_REDEEMED` (not redeemed yet, or expired); `ORDER_ALREADY_COMPLETED`.",
-        422: "`completed_at`: `IN_THE_FUTURE`, `BEFORE_REDEMPTION`; `certificate_url`: "
-        "`URL_INVALID`.",
+        409: "`ORDER_NOT_REDEEMED` (not redeemed yet, or expired); `ORDER_ALREADY_COMPLETED`; "
+        + TIME_REFUSAL.format(field="completed_at"),
     }
 )
 COMPLETION_DOCS["responses"][200] = {"description": "Completed."}
-LIST_ERRORS, LIST_DOCS = errors({422: "`cursor`: `CURSOR_INVALID`."})
-for _table in (LIST_ERRORS, LIST_DOCS["responses"]):
-    _table.pop(409)  # a GET claims no idempotency key
+LIST_ERRORS, LIST_DOCS = errors()
+# A GET claims no idempotency key; its only conflict is a time ahead of the clock.
+LIST_DOCS["responses"][409] = {
+    "description": "`TIME_OUT_OF_RANGE`: `details.updated_since` is `IN_THE_FUTURE` (more than "
+    "five minutes ahead of the server clock, given as `server_time`)."
+}
 LIST_DOCS["responses"][200] = {"description": "A page of your orders."}
 
 
@@ -286,7 +365,7 @@ LIST_DOCS["responses"][200] = {"description": "A page of your orders."}
     operation_id="order_progress",
 )
 def order_progress(
-    request: HttpRequest, payload: ProgressIn, order_id: int = _order_id()
+    request: HttpRequest, payload: ProgressIn, order_id: OrderId = ORDER_ID
 ) -> HttpResponse:
     """Attendance and progress of a redeemed order. Progress never goes backwards."""
     platform = caller(request, kind=PartnerKind.PLATFORM)
@@ -313,7 +392,7 @@ def order_progress(
     operation_id="order_completion",
 )
 def order_completion(
-    request: HttpRequest, payload: CompletionIn, order_id: int = _order_id()
+    request: HttpRequest, payload: CompletionIn, order_id: OrderId = ORDER_ID
 ) -> HttpResponse:
     """Completion of a redeemed order with the final score and the certificate. A completion sooner
     after redemption than the training's `duration_hours` is accepted and flagged for review."""
@@ -346,8 +425,14 @@ def orders_list(request: HttpRequest, params: Query[OrdersQuery]) -> dict[str, A
     page. Poll with `updated_since` a few minutes before the latest `updated_at` you saw: a change
     committed a moment late can carry an earlier time."""
     platform = caller(request, kind=PartnerKind.PLATFORM)
+    if params.updated_since is not None:
+        refusal = reported_time_refusal("updated_since", params.updated_since, now=timezone.now())
+        if refusal is not None:
+            raise refusal
     page = platform_orders_page(
-        platform=platform, updated_since=params.updated_since, cursor=params.cursor
+        platform=platform,
+        updated_since=params.updated_since,
+        cursor=_cursor_for_selector(params.cursor),
     )
     return {
         "items": [
@@ -365,5 +450,5 @@ def orders_list(request: HttpRequest, params: Query[OrdersQuery]) -> dict[str, A
             }
             for order in page.items
         ],
-        "next_cursor": page.next_cursor,
+        "next_cursor": _cursor_of_page(page.next_cursor),
     }

@@ -63,9 +63,9 @@ from prakerja.orders.errors import (
     VoucherOtherPlatform,
 )
 from prakerja.orders.models import OPEN_STATUSES, Order, OrderStatus
+from prakerja.orders.rules import reported_time_refusal
 from prakerja.orders.selectors import iso_wib
 from prakerja.orders.vouchers import voucher_code_format, voucher_code_new, voucher_code_parse
-from prakerja.partners.auth import CLOCK_SKEW
 from prakerja.partners.errors import PartnerKindNotAllowed
 from prakerja.partners.models import Partner, PartnerKind, PartnerStatus
 from prakerja.partners.outbox import event_publish, events_publish_many
@@ -379,11 +379,11 @@ def _whole(value: Any, field: str, high: int, problems: dict[str, str]) -> None:
         problems[field] = "OUT_OF_RANGE"
 
 
-def _moment(value: Any, field: str, now: datetime.datetime, problems: dict[str, str]) -> None:
+def _moment(value: Any, field: str, problems: dict[str, str]) -> None:
+    """A reported time must say its offset; its range (orders/rules.py) is checked against the
+    order, once it is read."""
     if not isinstance(value, datetime.datetime) or value.tzinfo is None:
         problems[field] = "OFFSET_REQUIRED"
-    elif value > now + CLOCK_SKEW:
-        problems[field] = "IN_THE_FUTURE"
 
 
 def order_progress_report(
@@ -398,14 +398,16 @@ def order_progress_report(
     """The platform reports a redeemed order's progress. Progress never goes backwards: a lower
     percent or fewer sessions than recorded is PROGRESS_BACKWARDS and changes nothing; the same
     values again are accepted and change nothing. Other refusals: ORDER_NOT_FOUND (also another
-    platform's order), ORDER_NOT_REDEEMED, ORDER_ALREADY_COMPLETED, and VALIDATION_FAILED for a
-    percent outside 0–100, a negative count, or a report time more than five minutes ahead."""
+    platform's order), ORDER_NOT_REDEEMED, ORDER_ALREADY_COMPLETED, VALIDATION_FAILED for a
+    percent outside 0–100, a negative count or a time without an offset, and TIME_OUT_OF_RANGE
+    (orders/rules.py) for a report time before the redemption second or more than five minutes
+    ahead."""
     _platform_only(platform)
     now = timezone.now()
     problems: dict[str, str] = {}
     _whole(percent, "percent", 100, problems)
     _whole(sessions_attended, "sessions_attended", SESSIONS_MAX, problems)
-    _moment(reported_at, "reported_at", now, problems)
+    _moment(reported_at, "reported_at", problems)
     if problems:
         raise ValidationFailed(details=problems)
     with transaction.atomic():
@@ -414,6 +416,12 @@ def order_progress_report(
             raise OrderAlreadyCompleted(details={"order_id": order.pk})
         if order.status != OrderStatus.REDEEMED:
             raise OrderNotRedeemed(details={"order_id": order.pk, "status": order.status})
+        assert order.redeemed_at is not None
+        refusal = reported_time_refusal(
+            "reported_at", reported_at, now=now, redeemed_at=order.redeemed_at
+        )
+        if refusal is not None:
+            raise refusal
         if percent < order.percent or sessions_attended < order.sessions_attended:
             raise ProgressBackwards(
                 details={
@@ -464,9 +472,10 @@ def order_complete(
     (flag_fast_completion) for the PMO.
 
     Refused with ORDER_NOT_FOUND, ORDER_NOT_REDEEMED (not redeemed yet, or expired), ORDER_ALREADY_
-    COMPLETED (a second completion, even an identical one, under another X-EXTERNAL-ID), and
-    VALIDATION_FAILED naming the field: completed_at IN_THE_FUTURE (more than five minutes ahead)
-    or BEFORE_REDEMPTION, final_score OUT_OF_RANGE, certificate_url URL_INVALID."""
+    COMPLETED (a second completion, even an identical one, under another X-EXTERNAL-ID),
+    VALIDATION_FAILED naming the field (completed_at OFFSET_REQUIRED, final_score OUT_OF_RANGE,
+    certificate_url URL_INVALID), then TIME_OUT_OF_RANGE (orders/rules.py): completed_at before the
+    redemption second or more than five minutes ahead."""
     _platform_only(platform)
     now = timezone.now()
     with transaction.atomic():
@@ -477,9 +486,7 @@ def order_complete(
             raise OrderNotRedeemed(details={"order_id": order.pk, "status": order.status})
         assert order.redeemed_at is not None
         problems: dict[str, str] = {}
-        _moment(completed_at, "completed_at", now, problems)
-        if "completed_at" not in problems and completed_at < order.redeemed_at:
-            problems["completed_at"] = "BEFORE_REDEMPTION"
+        _moment(completed_at, "completed_at", problems)
         _whole(final_score, "final_score", 100, problems)
         number = url = ""
         try:
@@ -495,6 +502,11 @@ def order_complete(
             problems["certificate_url"] = "URL_INVALID"
         if problems:
             raise ValidationFailed(details=problems)
+        refusal = reported_time_refusal(
+            "completed_at", completed_at, now=now, redeemed_at=order.redeemed_at
+        )
+        if refusal is not None:
+            raise refusal
 
         took = completed_at - order.redeemed_at
         fast = took < datetime.timedelta(hours=order.training.duration_hours)

@@ -24,6 +24,7 @@ from prakerja.common.timeutil import WIB
 from prakerja.ledger.models import AccountKind
 from prakerja.ledger.services import account_get_or_create, transfer
 from prakerja.orders.models import Order, Settlement, SettlementStatus
+from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import Partner
 
 _PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -196,7 +197,8 @@ def settlement_statement(*, platform: Partner, period: str) -> dict[str, Any]:
     lines = [
         {
             "order_id": order_id,
-            "voucher_code": code,
+            # Grouped, as every other answer and event spells a code (ABCD-EFGH-JKMN-P).
+            "voucher_code": voucher_code_format(code),
             "training_external_id": training_external_id,
             "price_idr": price,
             # never None: the lines are the orders redeemed in the month

@@ -28,7 +28,9 @@ The contract digital platforms and financial institutions integrate against (par
   same key with the same body returns the first answer again without acting twice; with a different
   body it is `409 IDEMPOTENCY_KEY_REUSED`.
 * `X-SIGNATURE` — base64 of HMAC-SHA256 with your secret over
-  `METHOD:PATH_WITH_QUERY:lowercase_hex(SHA-256(raw body)):X-TIMESTAMP:X-EXTERNAL-ID`.
+  `METHOD:PATH_WITH_QUERY:lowercase_hex(SHA-256(raw body)):X-TIMESTAMP:X-EXTERNAL-ID`, where
+  `PATH_WITH_QUERY` is the request target exactly as you send it on the request line: percent-encoding
+  unchanged (`%28` stays `%28`), the query string in its order, no scheme or host.
 
 Errors: `{"error": {"code", "message", "details"}}` — `401 SIGNATURE_INVALID`,
 `401 TIMESTAMP_OUT_OF_RANGE`, `401 PARTNER_UNKNOWN`, `403 PARTNER_SUSPENDED`,
@@ -36,8 +38,28 @@ Errors: `{"error": {"code", "message", "details"}}` — `401 SIGNATURE_INVALID`,
 before any of these, `404 PATH_NOT_FOUND` (no such address), `405 METHOD_NOT_ALLOWED` (with
 `Allow`), `413 REQUEST_TOO_LARGE` (a body over 6 MiB) and `400 BAD_REQUEST` (unreadable headers).
 You only ever see your own data: another partner's object is `404`, never `403`.
-Money is integer rupiah (`*_idr`); times are ISO 8601 with offset. Text may hold any character but
-NUL (U+0000), which is refused as `CHARACTER_INVALID`.
+
+**What the schema says is what the server checks.** A body or parameter valid against this
+document is never refused `422`; one that is not valid always is, each failing field named in
+`details` with a code:
+
+* Types are strict: an integer is a JSON integer written without a fraction (not `"5"`, not
+  `5.0`, which JSON Schema cannot tell from `5`), a boolean is `true` or `false` (not `"true"`), a
+  number is a JSON number, a time is a string (`INTEGER_REQUIRED`, `BOOLEAN_REQUIRED`,
+  `NUMBER_REQUIRED`, `DATETIME_INVALID`).
+* Text follows one policy, stated as each field's `pattern`: control characters (U+0000–U+001F
+  but tab, line feed and carriage return; U+007F–U+009F), lone surrogates and the bidirectional
+  embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069) are refused as
+  `CHARACTER_INVALID`; descriptions may hold several lines (tab, line feed, carriage return), every
+  other text — names, titles, ids, codes, addresses, URLs — is one line. Required text of nothing but
+  white space is `REQUIRED`; white space around text is dropped.
+* Times you send (`completed_at`, `reported_at`, `updated_since`) are RFC 3339 with an offset
+  (`2020-04-22T17:36:00+07:00`); whole seconds are enough. Compared with the system's own times to
+  the second, a time before the voucher's redemption second or more than five minutes ahead of the
+  server clock is `409 TIME_OUT_OF_RANGE` (no schema can state that), `details` naming the field.
+* Money is integer rupiah (`*_idr`). Times in answers are ISO 8601 in WIB (`+07:00`).
+* Voucher codes are answered grouped by four (`ABCD-EFGH-JKMN-P`) everywhere; you may send them
+  with or without hyphens, in either case.
 """
 
 
@@ -62,9 +84,8 @@ partner_api = NinjaAPI(
 @partner_api.exception_handler(ApplicationError)
 def application_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     response = partner_api.create_response(request, error.body("en"), status=error.http_status)
-    retry_after = error.details.get("retry_after_s") if error.http_status == 429 else None
-    if retry_after is not None:
-        response["Retry-After"] = str(retry_after)
+    for name, value in error.headers().items():  # Retry-After on a 429
+        response[name] = value
     return response
 
 
@@ -72,9 +93,16 @@ def application_error(request: HttpRequest, error: ApplicationError) -> HttpResp
 # and one refused by a service read the same in `details` ({"price_idr": "OUT_OF_RANGE"}).
 FIELD_CODES = {
     "missing": "REQUIRED",
+    "blank": "REQUIRED",
     "string_too_short": "REQUIRED",
     "string_too_long": "TOO_LONG",
     "string_type": "STRING_REQUIRED",
+    # Text the policy refuses (partners/fields.py), and text that is no text at all (pydantic's
+    # `string_unicode`: bytes that are not UTF-8).
+    "character_invalid": "CHARACTER_INVALID",
+    "string_unicode": "CHARACTER_INVALID",
+    "string_pattern_mismatch": "CHARACTER_INVALID",
+    "url_invalid": "URL_INVALID",
     "int_type": "INTEGER_REQUIRED",
     "int_parsing": "INTEGER_REQUIRED",
     "int_from_float": "INTEGER_REQUIRED",
@@ -87,26 +115,35 @@ FIELD_CODES = {
     "greater_than_equal": "OUT_OF_RANGE",
     "less_than": "OUT_OF_RANGE",
     "less_than_equal": "OUT_OF_RANGE",
+    "out_of_range": "OUT_OF_RANGE",
     "literal_error": "CHOICE_INVALID",
     "enum": "CHOICE_INVALID",
     "model_type": "OBJECT_REQUIRED",
     "model_attributes_type": "OBJECT_REQUIRED",
     "dict_type": "OBJECT_REQUIRED",
+    "list_type": "LIST_REQUIRED",
+    "too_short": "TOO_SHORT",
+    "too_long": "TOO_LONG",
     "json_invalid": "JSON_INVALID",
-    # The partner API's patterns only exclude characters ("/" and NUL from an external_id in the
-    # path); NUL in body text is refused by a validator of its own type, "character_invalid".
-    "string_pattern_mismatch": "CHARACTER_INVALID",
-    # Times (ISO 8601 with offset): unreadable, without an offset, or outside the calendar.
+    "regency_unknown": "REGENCY_UNKNOWN",
+    "offline_only": "OFFLINE_ONLY",
+    "cursor_invalid": "CURSOR_INVALID",
+    # Times (RFC 3339 with offset) and days (YYYY-MM-DD): unreadable, without an offset, or
+    # outside the calendar.
     "datetime_type": "DATETIME_INVALID",
     "datetime_parsing": "DATETIME_INVALID",
     "datetime_from_date_parsing": "DATETIME_INVALID",
     "timezone_aware": "OFFSET_REQUIRED",
+    "date_type": "DATE_INVALID",
+    "date_parsing": "DATE_INVALID",
+    "date_from_datetime_parsing": "DATE_INVALID",
 }
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    """ninja locates a body field as ("body", "<parameter>", field, …) and a path parameter as
-    ("path", name): the field path partners know ("institution.name", "external_id")."""
+    """ninja locates a body field as ("body", "<parameter>", field, …) and a path or query
+    parameter as ("path" | "query", [model,] name): the field path partners know
+    ("institution.name", "external_id", "cursor")."""
     if loc and loc[0] == "body":
         return ".".join(str(p) for p in loc[2:]) or "body"
     return ".".join(str(p) for p in loc[1:]) or "body"
