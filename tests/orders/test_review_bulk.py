@@ -484,7 +484,7 @@ def test_refused_items_write_nothing(bank: Partner):
     assert [(a.index, a.code) for a in answers if isinstance(a, Refused)] == [
         (0, "REVIEW_LOCKED"),
         (1, "REVIEW_NOT_ALLOWED_YET"),
-        (2, "VALIDATION_FAILED"),
+        (2, "REVIEW_TOO_SHORT"),
         (3, "ORDER_NOT_FOUND"),
         (4, "ORDER_NOT_FOUND"),
     ]

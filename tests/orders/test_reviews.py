@@ -17,7 +17,7 @@ from prakerja.common.errors import ValidationFailed
 from prakerja.orders import review_flags
 from prakerja.orders.errors import OrderNotFound
 from prakerja.orders.models import Order, OrderStatus, Review
-from prakerja.orders.review_errors import ReviewLocked, ReviewNotAllowedYet
+from prakerja.orders.review_errors import ReviewLocked, ReviewNotAllowedYet, ReviewTooShort
 from prakerja.orders.reviews import (
     review_required_missing,
     review_submit,
@@ -241,11 +241,12 @@ def test_a_text_shorter_than_the_schemes_minimum_is_refused_naming_the_minimum()
     nineteen = "Bagus sekali kelasn"  # 19 characters once trimmed
     before = state()
 
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(ReviewTooShort) as refused:
         submit(order, text=f"   {nineteen}     ")
 
+    # The scheme's minimum is a rule of data on record, not of the field: a 409 (issue 20).
     error = refused.value
-    assert (error.code, error.http_status) == ("VALIDATION_FAILED", 422)
+    assert (error.code, error.http_status) == ("REVIEW_TOO_SHORT", 409)
     assert error.details == {"text": {"code": "TOO_SHORT", "min_chars": 20, "length": 19}}
     assert error.message("id") == (
         "Ulasan belum dapat disimpan: tulis ulasan paling sedikit 20 karakter (sekarang 19)."
@@ -253,7 +254,7 @@ def test_a_text_shorter_than_the_schemes_minimum_is_refused_naming_the_minimum()
     assert error.message("en") == (
         "The review cannot be saved yet: write at least 20 characters (now 19)."
     )
-    assert error.body("en")["error"]["code"] == "VALIDATION_FAILED"
+    assert error.body("en")["error"]["code"] == "REVIEW_TOO_SHORT"
     assert state() == before
 
     assert submit(order, text=nineteen + "a").text == nineteen + "a"  # exactly 20: accepted
@@ -265,7 +266,7 @@ def test_the_minimum_length_is_read_from_the_participants_scheme():
     participant.refresh_from_db()
     order = f.order(participant, f.training(f.institution(f.platform())))
 
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(ReviewTooShort) as refused:
         submit(order, text=GOOD)  # 48 characters
 
     assert refused.value.details["text"]["min_chars"] == 50

@@ -1,30 +1,35 @@
 """Schemathesis against the participant API's own OpenAPI document (/api/v1/openapi.json): every
 operation called with generated requests — examples, boundary values, valid and invalid bodies,
-paths and queries — with a participant's bearer token, through Django's test client. All the
-checks: no 5xx, documented statuses, content types, headers and bodies, valid data accepted
-(positive_data_acceptance) and invalid data refused (negative_data_rejection).
+paths and queries — through Django's WSGI application. Every check schemathesis has: no 5xx,
+documented statuses, content types, headers and bodies, valid data accepted
+(positive_data_acceptance), invalid data refused (negative_data_rejection), a missing or spoilt
+bearer token refused.
 
-The participant the token belongs to was drawn, bought two trainings (one completed and reviewed)
-and has a linked account, so that generated calls also reach real orders and surveys. A smoke size
-runs in the suite; PRAKERJA_FUZZ_EXAMPLES=100 asks for at least 100 examples per operation."""
+The participant whose token is configured (as an outside client configures it) was drawn, bought
+two trainings (one completed and reviewed) and may link an account with `ovo`, so that generated
+calls also reach real orders, surveys and accounts. A smoke size runs in the suite;
+PRAKERJA_FUZZ_EXAMPLES=100 asks for at least 100 examples per operation and phase."""
 
 import datetime
 import hashlib
 import os
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import requests
 import schemathesis
 from django.contrib.auth.hashers import make_password
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 
 from prakerja.catalog.search import search_cache_forget
 from prakerja.common.actors import Actor
+from prakerja.incentives.entitlements import entitlements_after_account_verified
+from prakerja.incentives.models import PaymentAccount
 from prakerja.orders.models import Order
 from prakerja.orders.services import order_purchase
 from prakerja.registration.models import ApiToken, Registrant
@@ -44,62 +49,26 @@ def _document() -> dict[str, Any]:
 
 
 DOCUMENT = _document()
-schema = schemathesis.openapi.from_dict(
-    DOCUMENT,
+# Through Django's WSGI application, in the test's thread and database transaction: the checks that
+# send a request again (the token left out or spoilt) go the same way.
+schema = schemathesis.openapi.from_wsgi(
+    OPENAPI,
+    get_wsgi_application(),
     config=schemathesis.Config.from_dict(
         {
-            "base-url": "http://testserver",
             "generation": {"mode": "all", "max-examples": MAX_EXAMPLES},
             "phases": {"stateful": {"enabled": False}},
-            # As an outside client configures it: schemathesis sends the token on valid calls and
-            # leaves it out or spoils it where it checks that the API refuses that.
             "auth": {"openapi": {"BearerToken": {"bearer": TOKEN}}},
         }
     ),
 )
 
 
-class ParticipantCaller:
-    """Sends a generated case through the test client as it was generated."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    def __call__(self, case: schemathesis.Case) -> schemathesis.Response:
-        prepared = requests.Request(**case.as_transport_kwargs()).prepare()
-        body = prepared.body or b""
-        if isinstance(body, str):
-            body = body.encode()
-        headers = {
-            name: value
-            for name, value in prepared.headers.items()
-            if name.lower() not in {"content-type", "content-length"}
-        }
-        started = time.perf_counter()
-        answer = self.client.generic(
-            str(prepared.method),
-            prepared.path_url,
-            body,
-            content_type=prepared.headers.get("Content-Type", "application/json"),
-            headers=headers,
-        )
-        prepared.headers.update(headers)
-        prepared.body = body
-        return schemathesis.Response(
-            status_code=answer.status_code,
-            headers={name.lower(): [value] for name, value in answer.headers.items()},
-            content=answer.content,
-            request=prepared,
-            elapsed=time.perf_counter() - started,
-            verify=False,
-        )
-
-
 @pytest.fixture
-def participant_caller(client: Client, db: None) -> ParticipantCaller:
+def participant(db: None) -> Iterator[None]:
     scheme_valid_for_a_year()
     search_cache_forget()
-    institution("ovo")
+    ovo, _ = institution("ovo")
     [person] = completed_and_reviewed(1)
     seller, _ = platform("fuzzplat")
     other = active_training(seller, "fuzz-2", price=200_000)
@@ -113,17 +82,38 @@ def participant_caller(client: Client, db: None) -> ParticipantCaller:
     ApiToken.objects.create(
         registrant_id=person.registrant_id, token_hash=hashlib.sha256(TOKEN.encode()).hexdigest()
     )
-    return ParticipantCaller(client)
+    # The document's examples reach real objects: its example account number is this person's
+    # phone, and survey 1 is open (a verified account granted the incentives).
+    Registrant.objects.filter(pk=person.registrant_id).update(phone="+6281234567890")
+    PaymentAccount.objects.create(
+        participant=person,
+        institution=ovo,
+        account_type="e_wallet",
+        account_number="+6281234567890",
+        status="verified",
+        checked_at=timezone.now(),
+    )
+    entitlements_after_account_verified(participant_id=person.pk)
+    # As Django's test client does: a request through the WSGI handler must not close the test's
+    # database connection (its transaction holds the fixture).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def _operation_test(operation_id: str) -> Callable[..., None]:
     @schema.include(operation_id=operation_id).parametrize()
     @settings(
         deadline=None,
+        database=None,  # each run draws afresh: a failure replayed from an old run misleads
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
-    def test(case: schemathesis.Case, participant_caller: ParticipantCaller) -> None:
-        case.validate_response(participant_caller(case))
+    def test(case: schemathesis.Case, participant: None) -> None:
+        case.call_and_validate()
 
     return test
 

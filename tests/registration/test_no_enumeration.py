@@ -106,7 +106,7 @@ def test_the_owner_of_a_proved_email_is_told_and_nothing_changes(
         "/api/v1/auth/signup/email",
         {"signup_token": answer.json()["signup_token"], "code": "123456"},
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "CODE_INVALID"
 
 
@@ -147,7 +147,7 @@ def test_an_earlier_receipt_finishes_nothing_once_the_sign_up_started_over(
         "/api/v1/auth/signup/email",
         {"signup_token": earlier, "code": email_code(unproved.email)},
     )
-    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "CODE_INVALID")
+    assert (refused.status_code, refused.json()["error"]["code"]) == (401, "CODE_INVALID")
     registrant.refresh_from_db()
     assert registrant.email_status == "pending"
 

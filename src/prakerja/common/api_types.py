@@ -4,8 +4,8 @@ their OpenAPI documents state what the server enforces:
 - `OneLine` and `FreeText`: text under the one policy of common/text.py (422 CHARACTER_INVALID),
   its rule given as the field's `pattern`; `TrimmedLine` and `TrimmedText` also refuse white space
   at either end, for fields whose length a service counts;
-- `Whole` and `Flag`: a JSON integer or boolean, never a string or a float that looks like one
-  (`"5"`, `5.0` and `"true"` are refused);
+- `Whole` and `Flag`: a JSON integer or boolean, never a string that looks like one (`"5"` and
+  `"true"` are refused; `5.0` is an integer in JSON Schema's reading, and taken as 5);
 - `Moment`: an RFC 3339 date-time with an offset, as a string (a number is not a time), in UTC;
 - `Day`: a calendar date written `YYYY-MM-DD`.
 
@@ -69,7 +69,17 @@ FreeText = Annotated[str, Strict(), _TextPolicy(multiline=True)]
 # `minLength`/`maxLength` are the server's own bounds: a service that trims finds nothing to trim.
 TrimmedLine = Annotated[str, Strict(), _TextPolicy(multiline=False, trimmed=True)]
 TrimmedText = Annotated[str, Strict(), _TextPolicy(multiline=True, trimmed=True)]
-Whole = Annotated[int, Strict()]
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON Schema counts 5.0 an integer (a number with no fraction), so it is taken as 5; a string,
+    a boolean or 5.5 is not one."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_whole_number), Strict()]
 Flag = Annotated[bool, Strict()]
 
 # RFC 3339 §5.6 (`T` and `Z` in either case). A fraction finer than microseconds is cut to them.

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from prakerja.common import crypto
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ApplicationError
+from prakerja.common.form_text import one_line_text
 from prakerja.console import masking
 from prakerja.console.access import operator_required
 from prakerja.console.lookup import (
@@ -68,7 +69,9 @@ LAYER_STATUSES = {
 
 class SearchForm(forms.Form):
     q = forms.CharField(
-        label=gettext_lazy("NIK, phone number, email or card number"), max_length=254
+        validators=[one_line_text],
+        label=gettext_lazy("NIK, phone number, email or card number"),
+        max_length=254,
     )
     kind = forms.ChoiceField(
         label=gettext_lazy("Kind"), choices=KeyKind.choices, initial=KeyKind.AUTO, required=False
@@ -77,6 +80,7 @@ class SearchForm(forms.Form):
 
 class UnmaskForm(forms.Form):
     reason = forms.CharField(
+        validators=[one_line_text],
         label=gettext_lazy("Reason (for the audit log)"),
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         max_length=500,

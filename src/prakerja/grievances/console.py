@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ApplicationError
+from prakerja.common.form_text import multi_line_text
 from prakerja.common.timeutil import format_wib
 from prakerja.grievances import services
 from prakerja.grievances.models import Complaint, Priority, RejectReason
@@ -98,6 +99,7 @@ def participant_url(registrant_id: int) -> str:
 class TriageForm(forms.Form):
     priority = forms.ChoiceField(label=gettext_lazy("Priority"), choices=Priority.choices)
     note = forms.CharField(
+        validators=[multi_line_text],
         label=gettext_lazy("Internal note"),
         required=False,
         max_length=1000,
@@ -118,6 +120,7 @@ class AssignForm(forms.Form):
 
 class ResolveForm(forms.Form):
     resolution = forms.CharField(
+        validators=[multi_line_text],
         label=gettext_lazy("Resolution (shown to the participant)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -130,6 +133,7 @@ class RejectForm(forms.Form):
         label=gettext_lazy("Duplicate of complaint #"), required=False, min_value=1
     )
     explanation = forms.CharField(
+        validators=[multi_line_text],
         label=gettext_lazy("Explanation (shown to the participant)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from prakerja.common.form_text import multi_line_text
 from prakerja.grievances.attachments import ATTACHMENT_MAX_BYTES
 from prakerja.grievances.models import Category
 from prakerja.grievances.related import Related
@@ -26,6 +27,7 @@ class ComplaintForm(forms.Form):
     )
     related = forms.ChoiceField(label=_("Which one? (optional)"), required=False)
     text = forms.CharField(
+        validators=[multi_line_text],
         label=_("Tell us what happened"),
         widget=forms.Textarea(attrs={"rows": 6, "maxlength": 4000}),
     )

@@ -45,8 +45,8 @@ from prakerja.orders import review_flags
 from prakerja.orders.bulk import CHUNK_MAX, Refused
 from prakerja.orders.errors import OrderNotFound
 from prakerja.orders.models import Order, OrderStatus, Review
-from prakerja.orders.review_errors import ReviewLocked, ReviewNotAllowedYet, review_invalid
-from prakerja.orders.reviews import STARS_MAX, STARS_MIN, TEXT_MAX_CHARS, text_hash
+from prakerja.orders.review_errors import ReviewLocked, ReviewNotAllowedYet
+from prakerja.orders.reviews import review_refusal, text_hash
 
 REVIEWS = Review._meta.db_table
 ORDERS = Order._meta.db_table
@@ -217,18 +217,8 @@ def _locked(order_id: int, review_id: int, days: int) -> ReviewLocked:
 
 
 def _invalid(stars: Any, text: str, min_chars: int) -> ApplicationError | None:
-    """review_submit's VALIDATION_FAILED for these stars and (trimmed) text, or None."""
-    stars_invalid = isinstance(stars, bool) or not isinstance(stars, int)
-    stars_invalid = stars_invalid or not STARS_MIN <= stars <= STARS_MAX
-    text_bad = not min_chars <= len(text) <= TEXT_MAX_CHARS
-    if not stars_invalid and not text_bad:
-        return None
-    return review_invalid(
-        stars_invalid=stars_invalid,
-        text_length=len(text) if text_bad else None,
-        min_chars=min_chars,
-        max_chars=TEXT_MAX_CHARS,
-    )
+    """review_submit's refusal for these stars and (trimmed) text, or None."""
+    return review_refusal(stars, text, min_chars)
 
 
 # --- statements -----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 message. A refused review of an order that is not the caller's answers ORDER_NOT_FOUND
 (orders/errors.py): a participant never learns that someone else's order exists."""
 
-from prakerja.common.errors import Conflict, ValidationFailed
+from prakerja.common.errors import ApplicationError, Conflict, ValidationFailed
 
 
 class ReviewNotAllowedYet(Conflict):
@@ -23,15 +23,36 @@ class ReviewLocked(Conflict):
     )
 
 
+class ReviewTooShort(Conflict):
+    """Shorter than the participant's scheme asks: a rule of the scheme on record, not of the
+    field, so a 409 (the API's schema states every 422)."""
+
+    code = "REVIEW_TOO_SHORT"
+    message_id = (
+        "Ulasan belum dapat disimpan: tulis ulasan paling sedikit {min_chars} karakter "
+        "(sekarang {length})."
+    )
+    message_en = (
+        "The review cannot be saved yet: write at least {min_chars} characters (now {length})."
+    )
+
+
 def review_invalid(
     *, stars_invalid: bool, text_length: int | None, min_chars: int, max_chars: int
-) -> ValidationFailed:
+) -> ApplicationError:
     """VALIDATION_FAILED naming each field refused (`details`), with a message that says the rule:
     the stars from 1 to 5, the text's minimum (the scheme's) or maximum length. `text_length` is
     the trimmed text's length when the text is refused, else None.
 
     The code stays the family's VALIDATION_FAILED (codes are unique per class, so this is an
-    instance of ValidationFailed whose message states the numbers, not a subclass)."""
+    instance of ValidationFailed whose message states the numbers, not a subclass). A text too
+    short with the stars right is REVIEW_TOO_SHORT instead, with the same details."""
+    if not stars_invalid and text_length is not None and text_length < min_chars:
+        return ReviewTooShort(
+            details={"text": {"code": "TOO_SHORT", "min_chars": min_chars, "length": text_length}},
+            min_chars=min_chars,
+            length=text_length,
+        )
     details: dict[str, object] = {}
     parts_id: list[str] = []
     parts_en: list[str] = []

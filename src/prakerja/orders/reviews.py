@@ -20,6 +20,7 @@ never a name, NIK or card number.
 import datetime
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
@@ -31,7 +32,8 @@ from prakerja.catalog.flags import words
 from prakerja.catalog.models import Training, TrainingStatus
 from prakerja.catalog.search import bayesian_rating, rating_prior
 from prakerja.common.actors import Actor
-from prakerja.common.errors import NotFound, ValidationFailed
+from prakerja.common.errors import ApplicationError, NotFound, ValidationFailed
+from prakerja.common.text import CHARACTER_INVALID, text_problem
 from prakerja.orders import review_flags
 from prakerja.orders.errors import OrderNotFound
 from prakerja.orders.models import Order, OrderStatus, Review
@@ -61,9 +63,7 @@ def review_submit(
     A refused call changes nothing."""
     scheme = participant.scheme
     text = (text or "").strip()
-    stars_invalid = isinstance(stars, bool) or not isinstance(stars, int)
-    stars_invalid = stars_invalid or not STARS_MIN <= stars <= STARS_MAX
-    text_bad = not scheme.review_min_chars <= len(text) <= TEXT_MAX_CHARS
+    refusal = review_refusal(stars, text, scheme.review_min_chars)
     order_id = order if isinstance(order, int) else order.pk
     with transaction.atomic():
         locked = Order.objects.select_for_update().filter(pk=order_id).first()
@@ -80,16 +80,29 @@ def review_submit(
                 details={"order_id": order_id, "review_id": existing.pk},
                 days=scheme.review_edit_days,
             )
-        if stars_invalid or text_bad:
-            raise review_invalid(
-                stars_invalid=stars_invalid,
-                text_length=len(text) if text_bad else None,
-                min_chars=scheme.review_min_chars,
-                max_chars=TEXT_MAX_CHARS,
-            )
+        if refusal is not None:
+            raise refusal
         if existing is None:
             return _review_create(locked, stars=stars, text=text, actor=actor)
         return _review_edit(existing, stars=stars, text=text, now=now, actor=actor)
+
+
+def review_refusal(stars: Any, text: str, min_chars: int) -> ApplicationError | None:
+    """Why these stars and this (trimmed) text cannot be a review, or None: the one rule of
+    review_submit and its set-based twin. Text under the one policy of common/text.py first."""
+    if text_problem(text, multiline=True):
+        return ValidationFailed(details={"text": CHARACTER_INVALID})
+    stars_invalid = isinstance(stars, bool) or not isinstance(stars, int)
+    stars_invalid = stars_invalid or not STARS_MIN <= stars <= STARS_MAX
+    text_bad = not min_chars <= len(text) <= TEXT_MAX_CHARS
+    if not stars_invalid and not text_bad:
+        return None
+    return review_invalid(
+        stars_invalid=stars_invalid,
+        text_length=len(text) if text_bad else None,
+        min_chars=min_chars,
+        max_chars=TEXT_MAX_CHARS,
+    )
 
 
 def _review_create(order: Order, *, stars: int, text: str, actor: Actor) -> Review:

@@ -5,7 +5,7 @@
 import datetime
 import hashlib
 import secrets
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -15,20 +15,47 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.files import UploadedFile
 from ninja.security import HttpBearer
+from pydantic import ConfigDict, Strict
 
 from prakerja.catalog.models import Training
 from prakerja.common.actors import Actor
-from prakerja.common.api_types import OneLine
+from prakerja.common.api_types import Day, Flag, OneLine, TrimmedLine, TrimmedText, Whole
 from prakerja.common.errors import ApplicationError, NotFound, ValidationFailed
+from prakerja.common.field_codes import field_codes
 from prakerja.orders.errors import TrainingNotAvailable
 from prakerja.orders.models import Order, Review
-from prakerja.orders.reviews import review_editable_until, review_submit
+from prakerja.orders.reviews import (
+    STARS_MAX,
+    STARS_MIN,
+    TEXT_MAX_CHARS,
+    review_editable_until,
+    review_submit,
+)
 from prakerja.orders.selectors import order_review, order_status_shown, participant_orders
 from prakerja.orders.services import order_purchase
 from prakerja.orders.vouchers import voucher_code_format
 from prakerja.portal.session import client_ip
 from prakerja.registration import services
-from prakerja.registration.models import ApiToken, Registrant
+from prakerja.registration.field_rules import (
+    CODE_PATTERN,
+    EMAIL_MAX,
+    EMAIL_PATTERN,
+    NAME_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    PASSWORD_PATTERN,
+    PHONE_PATTERN,
+    nik_pattern,
+    regency_codes,
+)
+from prakerja.registration.models import (
+    ApiToken,
+    Education,
+    Employment,
+    Layer,
+    LayerStatus,
+    Registrant,
+)
 from prakerja.registration.selectors import registrant_layers
 from prakerja.waves.models import Participant, ParticipantStatus, Wave, WaveApplication
 from prakerja.waves.selectors import (
@@ -90,9 +117,22 @@ def application_error(request: HttpRequest, error: ApplicationError) -> HttpResp
 
 @participant_api.exception_handler(NinjaValidationError)
 def validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
-    # ninja locates body fields as ("body", "<parameter name>", field, …): report the field path.
-    fields = {".".join(str(p) for p in e["loc"][2:]) or "body": e["msg"] for e in error.errors}
+    fields = field_codes(list(error.errors))
+    for name, code in fields.items():
+        if code == "PATTERN_MISMATCH" and name in PATTERN_CODES:
+            fields[name] = PATTERN_CODES[name]
     return application_error(request, ValidationFailed(details=fields))
+
+
+# A field that misses its pattern, named with the code its service gives the same mistake.
+PATTERN_CODES = {
+    "email": "EMAIL_INVALID",
+    "nik": "NIK_FORMAT",
+    "phone": "PHONE_INVALID",
+    "password": "PASSWORD_WEAK",
+    "new_password": "PASSWORD_WEAK",
+    "code": "CODE_FORMAT",
+}
 
 
 @participant_api.exception_handler(HttpError)
@@ -116,29 +156,71 @@ def _me(request: HttpRequest) -> Registrant:
     return registrant
 
 
+class ErrorDetail(Schema):
+    code: str = Field(description="Stable, UPPER_SNAKE: branch on this.")
+    message: str = Field(description="For people, in the Accept-Language language (id or en).")
+    details: dict[str, Any] = Field(
+        description="The facts: for VALIDATION_FAILED and FIELDS_DISAGREE the fields, each with "
+        'a code (`{"nik": "NIK_FORMAT"}`); for RATE_LIMITED `retry_after_s`.'
+    )
+
+
 class ErrorBody(Schema):
-    error: dict
+    error: ErrorDetail
+
+
+# Unknown keys are refused: the schema says additionalProperties: false.
+STRICT_BODY = ConfigDict(extra="forbid")
+
+EMAIL = Field(
+    # The pattern alone (it bounds the length too), no `format: email` nor length bounds: a
+    # generator that meets several draws from one and can miss the (stricter) pattern.
+    pattern=EMAIL_PATTERN,
+    description="Compared without regard to case.",
+)
+PASSWORD = Field(
+    min_length=PASSWORD_MIN,
+    max_length=PASSWORD_MAX,
+    pattern=PASSWORD_PATTERN,
+    description="At least 8 characters, not only digits; one not like the email or the name and "
+    "not among the most common passwords (else 409 FIELDS_DISAGREE, `password`).",
+)
 
 
 class SignUpIn(Schema):
-    email: str
-    password: str
-    nik: str
-    full_name: str
-    birth_date: datetime.date
-    phone: str
-    regency_code: str
-    education: str
-    employment: str
-    in_school: bool
-    language: str = "id"
+    model_config = STRICT_BODY
+
+    email: Annotated[str, Strict()] = EMAIL
+    password: Annotated[str, Strict()] = PASSWORD
+    nik: Annotated[str, Strict()] = Field(
+        pattern=nik_pattern(),
+        description="The 16 digits of the KTP: province and regency of the official tables, "
+        "district, birth date DDMMYY (women add 40 to the day), serial (not 0000). The date must "
+        "be the `birth_date` (else 409 FIELDS_DISAGREE, `nik`: NIK_BIRTH_DATE_MISMATCH).",
+    )
+    full_name: TrimmedLine = Field(min_length=2, max_length=NAME_MAX, description="As on the KTP.")
+    birth_date: Day = Field(
+        description="From 1900-01-01 to today (else 409 FIELDS_DISAGREE, `birth_date`)."
+    )
+    phone: Annotated[str, Strict()] = Field(
+        pattern=PHONE_PATTERN,
+        description="An Indonesian mobile number: 0812…, 62812… or +62812…, spaces or hyphens "
+        "between the digits allowed.",
+    )
+    regency_code: Literal[tuple(regency_codes())] = Field(  # type: ignore[valid-type]
+        description="Kemendagri regency (kabupaten/kota) of residence, dotted: `32.01`."
+    )
+    education: Education
+    employment: Employment
+    in_school: Flag
+    language: Literal["id", "en"] = "id"
 
 
 class LayerOut(Schema):
-    layer: str
+    layer: Layer
     name: str
-    status: str
-    reason: str
+    status: LayerStatus
+    reason: str = Field(description="A reason code (empty when passed), e.g. NIK_TAKEN.")
     message: str
     todo: str
     can_retry: bool
@@ -151,8 +233,10 @@ class StatusOut(Schema):
 
 
 class LoginIn(Schema):
-    email: str
-    password: str
+    model_config = STRICT_BODY
+
+    email: OneLine = Field(min_length=1, max_length=EMAIL_MAX)
+    password: Annotated[str, Strict()] = Field(min_length=1, max_length=PASSWORD_MAX)
 
 
 class TokenOut(Schema):
@@ -160,27 +244,42 @@ class TokenOut(Schema):
     registrant_id: int
 
 
+CODE = Field(pattern=CODE_PATTERN, description="The 6 digits sent.")
+
+
 class CodeIn(Schema):
-    code: str
+    model_config = STRICT_BODY
+
+    code: Annotated[str, Strict()] = CODE
 
 
 class EmailIn(Schema):
-    email: str
+    model_config = STRICT_BODY
+
+    email: OneLine = Field(min_length=1, max_length=EMAIL_MAX)
 
 
 class ResetConfirmIn(Schema):
-    email: str
-    code: str
-    new_password: str
+    model_config = STRICT_BODY
+
+    email: OneLine = Field(min_length=1, max_length=EMAIL_MAX)
+    code: Annotated[str, Strict()] = CODE
+    new_password: Annotated[str, Strict()] = PASSWORD
 
 
 class PhoneIn(Schema):
-    phone: str
+    model_config = STRICT_BODY
+
+    phone: Annotated[str, Strict()] = Field(pattern=PHONE_PATTERN)
 
 
 class NikCorrectionIn(Schema):
-    full_name: str
-    birth_date: datetime.date
+    model_config = STRICT_BODY
+
+    full_name: TrimmedLine = Field(min_length=2, max_length=NAME_MAX)
+    birth_date: Day = Field(
+        description="Must be the date the NIK encodes (else 409 FIELDS_DISAGREE, `birth_date`)."
+    )
 
 
 class Accepted(Schema):
@@ -195,16 +294,29 @@ class SignUpOut(Schema):
     email: str = Field(description="The email as the system keeps it (trimmed, lower case).")
 
 
+SIGNUP_TOKEN = Field(pattern=r"^[A-Za-z0-9_-]{43}$", description="`signup_token` of the sign-up.")
+
+
 class SignUpTokenIn(Schema):
-    signup_token: OneLine = Field(min_length=1, max_length=100)
+    model_config = STRICT_BODY
+
+    signup_token: Annotated[str, Strict()] = SIGNUP_TOKEN
 
 
 class SignUpCodeIn(Schema):
-    signup_token: OneLine = Field(min_length=1, max_length=100)
-    code: OneLine = Field(min_length=1, max_length=20, description="The 6 digits from the email.")
+    model_config = STRICT_BODY
+
+    signup_token: Annotated[str, Strict()] = SIGNUP_TOKEN
+    code: Annotated[str, Strict()] = CODE
 
 
-ERRORS = {400: ErrorBody, 401: ErrorBody, 409: ErrorBody, 422: ErrorBody, 429: ErrorBody}
+def refusals(*statuses: int) -> dict[int, type[Schema]]:
+    """The error body for each status an operation can refuse with (its description says the
+    codes). A malformed body or parameter is 422; a missing or unknown bearer token 401."""
+    return dict.fromkeys(statuses, ErrorBody)
+
+
+ERRORS = refusals(401, 404, 409, 422, 429)  # routers added below that answer any of these
 
 
 def _status(registrant: Registrant) -> dict:
@@ -219,15 +331,19 @@ SIGN_UP_DOC = (
     "sent to the email. If the email already has an account, its owner is told by email instead "
     "and the token finishes nothing. A NIK or phone number of another account is reported after "
     "the email is proved, on `GET /me/status` (`NIK_TAKEN`, `PHONE_TAKEN`). Errors: 422 "
-    "VALIDATION_FAILED naming each field; 429 RATE_LIMITED."
+    "VALIDATION_FAILED naming each field that breaks the schema; 409 FIELDS_DISAGREE naming "
+    "fields that are well formed but do not fit together or with today (a birth date the NIK "
+    "does not encode or in the future, a password like the email or name or a common one); 429 "
+    "RATE_LIMITED."
 )
 
 
 @participant_api.post(
     "/auth/signup",
-    response={202: SignUpOut, **ERRORS},
+    response={202: SignUpOut, **refusals(422, 409, 429)},
     tags=["auth"],
     description=SIGN_UP_DOC,
+    operation_id="sign_up",
 )
 def sign_up(request: HttpRequest, payload: SignUpIn) -> Status:
     receipt = services.registrant_sign_up(
@@ -238,12 +354,13 @@ def sign_up(request: HttpRequest, payload: SignUpIn) -> Status:
 
 @participant_api.post(
     "/auth/signup/email",
-    response={200: TokenOut, **ERRORS},
+    response={200: TokenOut, **refusals(422, 401, 429)},
     tags=["auth"],
     description="Finish a sign-up with its `signup_token` and the code from the email: the email "
-    "is proved and the answer is a bearer token, as `POST /auth/login` gives. 400 CODE_INVALID "
+    "is proved and the answer is a bearer token, as `POST /auth/login` gives. 401 CODE_INVALID "
     "for a wrong, used-up or expired code and for a token that finishes nothing (one answer for "
     "all of them); 429 RATE_LIMITED.",
+    operation_id="sign_up_email",
 )
 def sign_up_email(request: HttpRequest, payload: SignUpCodeIn) -> dict:
     registrant = services.sign_up_email_verify(
@@ -254,10 +371,11 @@ def sign_up_email(request: HttpRequest, payload: SignUpCodeIn) -> dict:
 
 @participant_api.post(
     "/auth/signup/email/resend",
-    response={202: Accepted, **ERRORS},
+    response={202: Accepted, **refusals(422, 429)},
     tags=["auth"],
     description="Send the sign-up's email code again (at most once a minute and five times a "
     "day; the answer is `202` either way).",
+    operation_id="sign_up_email_resend",
 )
 def sign_up_email_resend(request: HttpRequest, payload: SignUpTokenIn) -> Status:
     services.sign_up_email_resend(token=payload.signup_token, client_ip=client_ip(request))
@@ -270,7 +388,12 @@ def _token_for(registrant: Registrant) -> dict:
     return {"token": token, "registrant_id": registrant.pk}
 
 
-@participant_api.post("/auth/login", response={200: TokenOut, **ERRORS}, tags=["auth"])
+@participant_api.post(
+    "/auth/login",
+    response={200: TokenOut, **refusals(422, 401, 429)},
+    tags=["auth"],
+    operation_id="log_in",
+)
 def log_in(request: HttpRequest, payload: LoginIn) -> dict:
     registrant = services.registrant_authenticate(
         email=payload.email, password=payload.password, client_ip=client_ip(request)
@@ -279,7 +402,11 @@ def log_in(request: HttpRequest, payload: LoginIn) -> dict:
 
 
 @participant_api.post(
-    "/auth/logout", response={200: Accepted, **ERRORS}, auth=BearerToken(), tags=["auth"]
+    "/auth/logout",
+    response={200: Accepted, **refusals(401)},
+    auth=BearerToken(),
+    tags=["auth"],
+    operation_id="log_out",
 )
 def log_out(request: HttpRequest) -> dict:
     token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
@@ -287,14 +414,22 @@ def log_out(request: HttpRequest) -> dict:
     return {"ok": True}
 
 
-@participant_api.post("/auth/password-reset", response={202: Accepted, **ERRORS}, tags=["auth"])
+@participant_api.post(
+    "/auth/password-reset",
+    response={202: Accepted, **refusals(422, 429)},
+    tags=["auth"],
+    operation_id="password_reset",
+)
 def reset_request(request: HttpRequest, payload: EmailIn) -> Status:
     services.password_reset_request(email=payload.email, client_ip=client_ip(request))
     return Status(202, {"ok": True})
 
 
 @participant_api.post(
-    "/auth/password-reset/confirm", response={200: Accepted, **ERRORS}, tags=["auth"]
+    "/auth/password-reset/confirm",
+    response={200: Accepted, **refusals(422, 401, 409, 429)},
+    tags=["auth"],
+    operation_id="password_reset_confirm",
 )
 def reset_confirm(request: HttpRequest, payload: ResetConfirmIn) -> dict:
     services.password_reset_confirm(
@@ -304,7 +439,11 @@ def reset_confirm(request: HttpRequest, payload: ResetConfirmIn) -> dict:
 
 
 @participant_api.get(
-    "/me/status", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"]
+    "/me/status",
+    response={200: StatusOut, **refusals(401)},
+    auth=BearerToken(),
+    tags=["verification"],
+    operation_id="status_get",
 )
 def status(request: HttpRequest) -> dict:
     return _status(_me(request))
@@ -312,9 +451,10 @@ def status(request: HttpRequest) -> dict:
 
 @participant_api.post(
     "/me/nik/correct",
-    response={200: StatusOut, **ERRORS},
+    response={200: StatusOut, **refusals(422, 401, 409)},
     auth=BearerToken(),
     tags=["verification"],
+    operation_id="nik_correct",
 )
 def nik_correct(request: HttpRequest, payload: NikCorrectionIn) -> dict:
     registrant = services.nik_correct(
@@ -325,9 +465,10 @@ def nik_correct(request: HttpRequest, payload: NikCorrectionIn) -> dict:
 
 @participant_api.post(
     "/me/phone/verify",
-    response={200: StatusOut, **ERRORS},
+    response={200: StatusOut, **refusals(422, 401, 403, 409, 429)},
     auth=BearerToken(),
     tags=["verification"],
+    operation_id="phone_verify",
 )
 def phone_verify(request: HttpRequest, payload: CodeIn) -> dict:
     registrant = services.phone_verify_code(
@@ -338,9 +479,10 @@ def phone_verify(request: HttpRequest, payload: CodeIn) -> dict:
 
 @participant_api.post(
     "/me/phone/resend",
-    response={202: Accepted, **ERRORS},
+    response={202: Accepted, **refusals(401, 409, 429)},
     auth=BearerToken(),
     tags=["verification"],
+    operation_id="phone_resend",
 )
 def phone_resend(request: HttpRequest) -> Status:
     services.phone_resend(registrant=_me(request), client_ip=client_ip(request))
@@ -348,7 +490,11 @@ def phone_resend(request: HttpRequest) -> Status:
 
 
 @participant_api.put(
-    "/me/phone", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"]
+    "/me/phone",
+    response={200: StatusOut, **refusals(422, 401, 409, 429)},
+    auth=BearerToken(),
+    tags=["verification"],
+    operation_id="phone_change",
 )
 def phone_change(request: HttpRequest, payload: PhoneIn) -> dict:
     registrant = services.phone_change(
@@ -358,7 +504,11 @@ def phone_change(request: HttpRequest, payload: PhoneIn) -> dict:
 
 
 @participant_api.post(
-    "/me/selfie", response={200: StatusOut, **ERRORS}, auth=BearerToken(), tags=["verification"]
+    "/me/selfie",
+    response={200: StatusOut, **refusals(422, 401, 409)},
+    auth=BearerToken(),
+    tags=["verification"],
+    operation_id="selfie_submit",
 )
 def selfie(request: HttpRequest, image: UploadedFile = File(...)) -> dict:  # noqa: B008 - ninja's idiom
     registrant = services.face_submit(
@@ -414,7 +564,10 @@ class NoOpenWave(ApplicationError):
 
 
 @participant_api.get(
-    "/waves/open", response={200: WaveOut, 404: ErrorBody, **ERRORS}, tags=["waves"]
+    "/waves/open",
+    response={200: WaveOut, **refusals(404)},
+    tags=["waves"],
+    operation_id="wave_open_get",
 )
 def open_wave(request: HttpRequest) -> Wave:
     wave = wave_open()
@@ -424,7 +577,11 @@ def open_wave(request: HttpRequest) -> Wave:
 
 
 @participant_api.post(
-    "/me/applications", response={201: ApplicationOut, **ERRORS}, auth=BearerToken(), tags=["waves"]
+    "/me/applications",
+    response={201: ApplicationOut, **refusals(401, 404, 409)},
+    auth=BearerToken(),
+    tags=["waves"],
+    operation_id="wave_apply",
 )
 def apply(request: HttpRequest) -> Status:
     wave = wave_open()
@@ -440,9 +597,10 @@ def apply(request: HttpRequest) -> Status:
 
 @participant_api.get(
     "/me/applications",
-    response={200: list[ApplicationOut], **ERRORS},
+    response={200: list[ApplicationOut], **refusals(401)},
     auth=BearerToken(),
     tags=["waves"],
+    operation_id="applications_list",
 )
 def applications(request: HttpRequest) -> list[dict]:
     """The person's applications, newest wave first, each with the result they are told."""
@@ -485,9 +643,10 @@ def _utc(moment: datetime.datetime | None) -> datetime.datetime | None:
 
 @participant_api.get(
     "/me/participant",
-    response={200: ParticipantOut, 404: ErrorBody, 401: ErrorBody},
+    response={200: ParticipantOut, **refusals(401, 404)},
     auth=BearerToken(),
     tags=["waves"],
+    operation_id="participant_get",
 )
 def participant(request: HttpRequest) -> dict:
     """The person's Kartu Prakerja: card number, standing, training balance and the first-purchase
@@ -511,7 +670,11 @@ def participant(request: HttpRequest) -> dict:
 
 
 class OrderIn(Schema):
-    training_id: int = Field(ge=1, le=2**63 - 1, description="The training's `id` in the catalog.")
+    model_config = STRICT_BODY
+
+    training_id: Whole = Field(
+        ge=1, le=2**63 - 1, description="The training's `id` in the catalog."
+    )
 
 
 class OrderTrainingOut(Schema):
@@ -548,17 +711,24 @@ class OrderOut(Schema):
     final_score: int | None
     certificate_number: str
     certificate_url: str = Field(description="The certificate, once completed; else empty.")
-    review: "ReviewOut | None" = Field(
+    review: "MyReviewOut | None" = Field(
         description="Your review of the training, once written (required before any incentive)."
     )
 
 
 class ReviewIn(Schema):
-    stars: int = Field(description="1 to 5.")
-    text: str = Field(description="At least the scheme's minimum number of characters (20).")
+    model_config = STRICT_BODY
+
+    stars: Whole = Field(ge=STARS_MIN, le=STARS_MAX, description="1 to 5.")
+    text: TrimmedText = Field(
+        min_length=1,
+        max_length=TEXT_MAX_CHARS,
+        description="In your own words. Shorter than your scheme's minimum (20 characters in the "
+        "2020 scheme) is 409 REVIEW_TOO_SHORT.",
+    )
 
 
-class ReviewOut(Schema):
+class MyReviewOut(Schema):
     stars: int
     text: str
     created_at: datetime.datetime
@@ -614,9 +784,10 @@ def _participant_of(registrant: Registrant) -> Participant:
 
 @participant_api.post(
     "/orders",
-    response={201: OrderOut, 404: ErrorBody, **ERRORS},
+    response={201: OrderOut, **refusals(422, 401, 404, 409)},
     auth=BearerToken(),
     tags=["orders"],
+    operation_id="order_create",
 )
 def order_create(request: HttpRequest, payload: OrderIn) -> Status:
     """Buy a training with the training balance: one training per order. The answer holds the
@@ -638,9 +809,10 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Status:
 
 @participant_api.get(
     "/me/orders",
-    response={200: list[OrderOut], 404: ErrorBody, 401: ErrorBody},
+    response={200: list[OrderOut], **refusals(401, 404)},
     auth=BearerToken(),
     tags=["orders"],
+    operation_id="orders_mine",
 )
 def my_orders(request: HttpRequest) -> list[dict[str, Any]]:
     """The person's trainings, newest purchase first: voucher, status, progress and certificate.
@@ -651,9 +823,10 @@ def my_orders(request: HttpRequest) -> list[dict[str, Any]]:
 
 @participant_api.post(
     "/orders/{order_id}/review",
-    response={200: ReviewOut, 201: ReviewOut, 404: ErrorBody, 409: ErrorBody, **ERRORS},
+    response={200: MyReviewOut, 201: MyReviewOut, **refusals(422, 401, 404, 409)},
     auth=BearerToken(),
     tags=["orders"],
+    operation_id="order_review_put",
 )
 def order_review_put(request: HttpRequest, order_id: int, payload: ReviewIn) -> Status:
     """Rate and review a completed training (201), or change your review within the scheme's edit

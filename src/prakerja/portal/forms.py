@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from prakerja.common.form_text import one_line_text
 from prakerja.registration.models import Education, Employment
 from prakerja.registration.regions import provinces, regencies
 
@@ -20,8 +21,11 @@ def regency_choices() -> list[tuple[str, object]]:
 
 
 class SignUpForm(forms.Form):
-    full_name = forms.CharField(label=_("Full name (as on your ID card)"), max_length=150)
+    full_name = forms.CharField(
+        label=_("Full name (as on your ID card)"), max_length=150, validators=[one_line_text]
+    )
     nik = forms.CharField(
+        validators=[one_line_text],
         label=_("NIK (16 digits on your ID card)"),
         max_length=24,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
@@ -33,6 +37,7 @@ class SignUpForm(forms.Form):
         label=_("Email"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
     phone = forms.CharField(
+        validators=[one_line_text],
         label=_("Mobile number"),
         max_length=24,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
@@ -76,6 +81,7 @@ class CodeForm(forms.Form):
 
 class PhoneForm(forms.Form):
     phone = forms.CharField(
+        validators=[one_line_text],
         label=_("New mobile number"),
         max_length=24,
         widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
@@ -83,7 +89,9 @@ class PhoneForm(forms.Form):
 
 
 class NikCorrectionForm(forms.Form):
-    full_name = forms.CharField(label=_("Full name (as on your ID card)"), max_length=150)
+    full_name = forms.CharField(
+        label=_("Full name (as on your ID card)"), max_length=150, validators=[one_line_text]
+    )
     birth_date = forms.DateField(
         label=_("Date of birth"), widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -139,6 +147,7 @@ class TrainingSearchForm(forms.Form):
     """The catalog search's parameters from the query string; every one may be left out."""
 
     q = forms.CharField(
+        validators=[one_line_text],
         label=_("Find a training"),
         max_length=100,
         required=False,

@@ -17,6 +17,7 @@ from prakerja.orders.errors import TrainingNotAvailable
 from prakerja.orders.models import OrderStatus
 from prakerja.orders.reviews import STARS_MAX as REVIEW_STARS_MAX
 from prakerja.orders.reviews import STARS_MIN as REVIEW_STARS_MIN
+from prakerja.orders.review_errors import ReviewTooShort
 from prakerja.orders.reviews import review_editable_until, review_submit
 from prakerja.orders.selectors import (
     order_review,
@@ -239,7 +240,7 @@ def order_review_submit(
             text=text,
             actor=Actor.participant(registrant.pk),
         )
-    except ValidationFailed as error:
+    except (ValidationFailed, ReviewTooShort) as error:
         draft = {
             "order_id": order_id,
             "stars": stars if REVIEW_STARS_MIN <= stars <= REVIEW_STARS_MAX else "",

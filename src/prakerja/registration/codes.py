@@ -29,16 +29,18 @@ RULES = {
 }
 
 
+# A wrong code of a signed-in person is 403 (the code does not prove the number), never 401: the
+# bearer token is fine, and a client that drops its token on 401 must not sign the person out.
 class CodeWrong(ApplicationError):
     code = "CODE_WRONG"
-    http_status = 400
+    http_status = 403
     message_id = "Kode salah. Sisa {left} kali percobaan."
     message_en = "Wrong code. {left} attempts left."
 
 
 class CodeExpired(ApplicationError):
     code = "CODE_EXPIRED"
-    http_status = 400
+    http_status = 403
     message_id = "Kode sudah kedaluwarsa atau terlalu banyak salah. Minta kode baru."
     message_en = "The code has expired or was entered wrongly too often. Ask for a new code."
 

@@ -52,6 +52,13 @@ FIELD_ERRORS: dict[str, tuple[str, str]] = {
     "SELFIE_EMPTY": ("Pilih foto terlebih dahulu.", "Choose a photo first."),
     "SELFIE_FORMAT": ("Foto harus JPEG atau PNG.", "The photo must be a JPEG or PNG."),
     "REQUIRED": ("Wajib diisi.", "Required."),
+    "TOO_LONG": ("Terlalu panjang.", "Too long."),
+    "CHARACTER_INVALID": (
+        "Teks ini memuat karakter yang tidak dapat disimpan (karakter kontrol atau arah tulisan, "
+        "sering ikut tertempel tanpa terlihat). Ketik ulang atau hapus karakter itu.",
+        "This text holds a character that cannot be kept (a control or direction character, often "
+        "pasted in unseen). Type it again or remove that character.",
+    ),
 }
 
 

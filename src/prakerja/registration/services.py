@@ -5,23 +5,29 @@ gateway happen in tasks queued on commit, so a slow or broken partner never hold
 import contextlib
 import datetime
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any, cast
 
-import phonenumbers
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from prakerja.common import crypto
 from prakerja.common.actors import Actor
-from prakerja.common.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from prakerja.common.errors import (
+    ApplicationError,
+    Conflict,
+    FieldsDisagree,
+    NotFound,
+    ValidationFailed,
+)
 from prakerja.common.images import NotAPicture, jpeg_without_metadata
+from prakerja.common.text import CHARACTER_INVALID, text_problem
 from prakerja.common.timeutil import WIB
 from prakerja.integrations.population import RegistryUnavailable, population_registry
 from prakerja.registration import notify
@@ -33,6 +39,15 @@ from prakerja.registration.codes import (
     code_issue,
 )
 from prakerja.registration.exclusions import exclusion_categories_for
+from prakerja.registration.field_rules import (
+    EMAIL_MAX,
+    EMAIL_PATTERN,
+    NAME_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    PASSWORD_PATTERN,
+    phone_e164,
+)
 from prakerja.registration.layers import layer_set
 from prakerja.registration.models import (
     CodePurpose,
@@ -43,7 +58,7 @@ from prakerja.registration.models import (
     Registrant,
 )
 from prakerja.registration.names import names_match
-from prakerja.registration.nik import NikProblem, check_nik, normalise_nik
+from prakerja.registration.nik import NikProblem, check_nik, normalise_nik, parse_nik
 from prakerja.registration.regions import region
 from prakerja.throttle.services import Limit, RateLimited, throttle_count, throttle_hit
 from prakerja.waves.selectors import scheme_active
@@ -101,6 +116,12 @@ class LinkInvalid(ApplicationError):
     message_en = "The link is not valid or has expired. Ask for a new one."
 
 
+class PhoneTaken(Conflict):
+    code = "PHONE_TAKEN"
+    message_id = "Nomor ponsel ini sudah dipakai akun lain. Tulis nomor ponsel lain milik Anda."
+    message_en = "This mobile number is used by another account. Write another number of yours."
+
+
 class StepNotAvailable(Conflict):
     code = "STEP_NOT_AVAILABLE"
     message_id = "Langkah ini belum atau tidak lagi tersedia untuk akun Anda."
@@ -132,22 +153,9 @@ class SignUp:
 
 
 def normalise_phone(raw: str) -> str:
-    """Indonesian mobile numbers in any common spelling (0812…, 62812…, +62 812-…) to E.164."""
-    try:
-        number = phonenumbers.parse(raw, "ID")
-    except phonenumbers.NumberParseException:
-        raise ValueError("PHONE_INVALID") from None
-    if (
-        number.country_code != 62
-        or not phonenumbers.is_valid_number(number)
-        or phonenumbers.number_type(number)
-        not in (
-            phonenumbers.PhoneNumberType.MOBILE,
-            phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-        )
-    ):
-        raise ValueError("PHONE_INVALID")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    """Indonesian mobile numbers in any common spelling (0812…, 62812…, +62 812-…) to E.164, by
+    the pattern the participant API's schema states (field_rules.PHONE_PATTERN)."""
+    return phone_e164(raw.strip())
 
 
 _EDUCATIONS = frozenset(Education.values)  # `.values` builds its list on every call
@@ -158,23 +166,36 @@ def _checked_sign_up(
     data: SignUp, *, password_rule: bool = True
 ) -> tuple[dict[str, object], str, str]:
     """All field rules at once, so the form shows every problem together. Returns the clean values,
-    the NIK and its sex, or raises ValidationFailed with details {field: reason code}. Without
+    the NIK and its sex. A field that breaks its own rule (the rules the API's schema states) is
+    ValidationFailed; when every field is well formed but some do not fit together or with today
+    (a birth date the NIK does not encode or in the future, a password like the email or the name
+    or a common one), FieldsDisagree. Details are {field: reason code} either way. Without
     `password_rule` (a sign-up with no password: one-time codes only) the password is not checked."""
     problems: dict[str, object] = {}
+    disagree: dict[str, object] = {}
     email = data.email.strip().lower()
-    try:
-        validate_email(email)
-    except ValidationError:
+    if not re.fullmatch(EMAIL_PATTERN, email):
         problems["email"] = "EMAIL_INVALID"
+    elif len(email) > EMAIL_MAX:
+        problems["email"] = "TOO_LONG"
     nik = normalise_nik(data.nik)
     sex = ""
     try:
-        sex = check_nik(nik, data.birth_date).sex
+        sex = parse_nik(nik).sex
     except NikProblem as problem:
         problems["nik"] = problem.reason
+    else:
+        try:
+            check_nik(nik, data.birth_date)
+        except NikProblem as problem:
+            disagree["nik"] = problem.reason
     full_name = " ".join(data.full_name.split())
-    if len(full_name) < 2:
+    if text_problem(data.full_name):
+        problems["full_name"] = CHARACTER_INVALID
+    elif len(full_name) < 2:
         problems["full_name"] = "NAME_REQUIRED"
+    elif len(full_name) > NAME_MAX:
+        problems["full_name"] = "TOO_LONG"
     try:
         phone = normalise_phone(data.phone)
     except ValueError:
@@ -188,17 +209,21 @@ def _checked_sign_up(
     if data.employment not in _EMPLOYMENTS:
         problems["employment"] = "CHOICE_INVALID"
     if not datetime.date(1900, 1, 1) <= data.birth_date <= timezone.localdate(timezone=WIB):
-        problems["birth_date"] = "BIRTH_DATE_INVALID"
-    try:
-        if password_rule:
-            validate_password(data.password, user=cast(Any, _PasswordSubject)(email, full_name))
-    except ValidationError as error:
-        problems["password"] = {
-            "code": "PASSWORD_WEAK",
-            "messages": [str(m) for m in error.messages],
-        }
+        disagree["birth_date"] = "BIRTH_DATE_INVALID"
+    if password_rule:
+        if not (
+            PASSWORD_MIN <= len(data.password) <= PASSWORD_MAX
+            and re.fullmatch(PASSWORD_PATTERN, data.password)
+        ):
+            problems["password"] = _password_weak(data.password, email, full_name)
+        else:
+            weak = _password_weak(data.password, email, full_name)
+            if weak:
+                disagree["password"] = weak
     if problems:
-        raise ValidationFailed(details=problems)
+        raise ValidationFailed(details={**problems, **disagree})
+    if disagree:
+        raise FieldsDisagree(details=disagree)
     clean = {
         "email": email,
         "full_name": full_name,
@@ -212,6 +237,15 @@ def _checked_sign_up(
         "language": "en" if data.language.startswith("en") else "id",
     }
     return clean, nik, sex
+
+
+def _password_weak(password: str, email: str, full_name: str) -> dict[str, object] | None:
+    """Django's password rules (settings.AUTH_PASSWORD_VALIDATORS) as a detail, or None."""
+    try:
+        validate_password(password, user=cast(Any, _PasswordSubject)(email, full_name))
+    except ValidationError as error:
+        return {"code": "PASSWORD_WEAK", "messages": [str(m) for m in error.messages]}
+    return None
 
 
 @dataclass(frozen=True)
@@ -336,7 +370,7 @@ class CodeRefused(ApplicationError):
     no account behind it, so a caller learns nothing about other accounts from it."""
 
     code = "CODE_INVALID"
-    http_status = 400
+    http_status = 401  # the code is the credential here, as the password is at sign-in
     message_id = (
         "Kode salah atau sudah tidak berlaku. Periksa email terbaru dari Kartu Prakerja, atau minta "
         "kode baru."
@@ -589,16 +623,19 @@ def nik_correct(*, registrant: Registrant, full_name: str, birth_date: datetime.
         "BIRTH_DATE_MISMATCH",
     ):
         raise StepNotAvailable(details={"layer": "nik"})
-    problems: dict[str, object] = {}
     clean_name = " ".join(full_name.split())
-    if len(clean_name) < 2:
-        problems["full_name"] = "NAME_REQUIRED"
+    if text_problem(full_name):
+        raise ValidationFailed(details={"full_name": CHARACTER_INVALID})
+    if not 2 <= len(clean_name) <= NAME_MAX:
+        raise ValidationFailed(
+            details={"full_name": "NAME_REQUIRED" if len(clean_name) < 2 else "TOO_LONG"}
+        )
     try:
         check_nik(crypto.decrypt(registrant.nik_encrypted), birth_date)
     except NikProblem as problem:
-        problems["birth_date"] = problem.reason
-    if problems:
-        raise ValidationFailed(details=problems)
+        # The date must be the one the NIK on record encodes: a rule of the stored NIK, not of the
+        # field alone.
+        raise FieldsDisagree(details={"birth_date": problem.reason}) from None
     with transaction.atomic():
         registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
         registrant.full_name, registrant.birth_date = clean_name, birth_date
@@ -676,7 +713,7 @@ def phone_change(*, registrant: Registrant, phone: str, client_ip: str) -> Regis
         .exclude(pk=registrant.pk)
         .exists()
     ):
-        raise ValidationFailed(details={"phone": "PHONE_TAKEN"})
+        raise PhoneTaken(details={"phone": "PHONE_TAKEN"})
     try:
         with transaction.atomic():
             registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
@@ -697,7 +734,7 @@ def phone_change(*, registrant: Registrant, phone: str, client_ip: str) -> Regis
             )
             _send_phone_code(registrant, client_ip=client_ip)
     except IntegrityError:
-        raise ValidationFailed(details={"phone": "PHONE_TAKEN"}) from None
+        raise PhoneTaken(details={"phone": "PHONE_TAKEN"}) from None
     return registrant
 
 
