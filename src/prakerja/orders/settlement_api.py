@@ -3,47 +3,38 @@ PMO owes the platform for the vouchers redeemed on it in a month.
 
 Registered by prakerja.partners.api (import that module, not this one, to get the whole API)."""
 
-import datetime
 import re
 from typing import Annotated, Literal
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Field, Path, Router, Schema
 from pydantic import WithJsonSchema
 
 from prakerja.common.errors import ValidationFailed
-from prakerja.common.timeutil import WIB
 from prakerja.orders.settlements import settlement_statement
 from prakerja.partners.api import caller, errors
 from prakerja.partners.models import PartnerKind
 
 router: Router = Router(tags=["settlements"])
 
-PERIOD_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+# The months the API answers for, as one pattern the OpenAPI document states and the server checks
+# alike (a period valid against the document is never refused): 2020-01, before the program's
+# first redemption (April 2020), to 2099-12. A month not begun yet is an empty `open` statement.
+# Years far outside these (0001, 9999) cannot even be turned into the times a month spans.
+PERIOD_PATTERN = r"^20[2-9][0-9]-(0[1-9]|1[0-2])$"
 _PERIOD = re.compile(PERIOD_PATTERN)
-# No redemption is older than the program (April 2020): January 2020 leaves room for nothing to be
-# missed. The month after the current one (WIB) is the latest, so that a partner whose clock runs a
-# little ahead at a month's turn is answered an empty month rather than refused.
-EARLIEST_PERIOD = (2020, 1)
 PERIOD_DESCRIPTION = (
-    "The month as `yyyy-mm` (WIB calendar month): from `2020-01` to the month after the current "
-    "one. Anything else is `422 VALIDATION_FAILED` with `details.period`: `PERIOD_INVALID` (not "
-    "`yyyy-mm` with a month 01–12) or `OUT_OF_RANGE` (before 2020-01 or after next month)."
+    "The month as `yyyy-mm` (WIB calendar month), from `2020-01` to `2099-12`: anything else is "
+    "`422 VALIDATION_FAILED` with `details.period` = `PERIOD_INVALID`. A month that has not ended "
+    "answers `open` with the totals so far (none for a month not begun)."
 )
 
 
-def period_accepted(period: str, *, now: datetime.datetime | None = None) -> str:
+def period_accepted(period: str) -> str:
     """The period as given when it is a month the API answers for; otherwise 422 naming `period`.
-    Checked before the statement is read: a month far outside the calendar the database stores
-    (0001-01, 9999-12) cannot even be turned into the times it spans."""
+    Checked before the statement is read."""
     if not _PERIOD.fullmatch(period):
         raise ValidationFailed(details={"period": "PERIOD_INVALID"})
-    month = (int(period[:4]), int(period[5:]))
-    today = (now or timezone.now()).astimezone(WIB).date()
-    latest = (today.year + today.month // 12, today.month % 12 + 1)
-    if not EARLIEST_PERIOD <= month <= latest:
-        raise ValidationFailed(details={"period": "OUT_OF_RANGE"})
     return period
 
 
@@ -93,7 +84,6 @@ def settlement_get(
 ) -> dict:
     """The vouchers redeemed on your platform in the calendar month (WIB) and what they are worth.
     A month in progress answers `open` with the totals so far. The month is `yyyy-mm` from 2020-01
-    to the month after the current one; anything else is `422 VALIDATION_FAILED` naming `period`
-    (`PERIOD_INVALID` or `OUT_OF_RANGE`)."""
+    to 2099-12; anything else is `422 VALIDATION_FAILED` naming `period` (`PERIOD_INVALID`)."""
     platform = caller(request, kind=PartnerKind.PLATFORM)
     return settlement_statement(platform=platform, period=period_accepted(period))
