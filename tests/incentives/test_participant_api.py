@@ -13,9 +13,12 @@ from django.test import Client
 from django.utils import timezone
 
 from prakerja.common.actors import Actor
+from prakerja.incentives.accounts import ACCOUNT_NUMBER_PATTERN, INSTITUTION_CODE_PATTERN
 from prakerja.incentives.entitlements import entitlements_hold, months_after, today_wib
+from prakerja.incentives.institutions import account_type_of
 from prakerja.incentives.models import PaymentAccount, SurveyResponse
 from prakerja.incentives.runs import run_prepare
+from prakerja.incentives.surveys import SURVEY_CODE_PATTERN
 from prakerja.registration.models import Registrant
 from prakerja.waves.models import Participant, ProgramScheme
 from prakerja.waves.revocation import participants_revoke_due
@@ -166,6 +169,31 @@ def test_a_linked_wallet_is_verified_and_the_api_answers_what_the_page_shows(
     assert 'href="/insentif/survei/1/"' in page
 
 
+@pytest.mark.parametrize(
+    ("code", "typed", "kept"),
+    [
+        ("bni", "8808-1234-5678-9012", "8808123456789012"),
+        ("ovo", "+62 {0}-{1}-{2}", "{phone}"),
+    ],
+)
+def test_an_account_number_is_taken_with_spaces_or_hyphens_between_digits(
+    client: Client, monkeypatch: Any, code: str, typed: str, kept: str
+):
+    (person,) = completed_and_reviewed(1)
+    phone = person.registrant.phone  # +628…
+    kept = kept.format(phone=phone)
+    typed = typed.format(phone[3:6], phone[6:10], phone[10:])
+    with sandbox_bank(code, monkeypatch) as bank:
+        bank.add_accounts([wallet(person, account_type=account_type_of(code), account_number=kept)])
+        linked = link_api(
+            client, auth_of(client, person), {"institution": code, "account_number": typed}
+        )
+
+    assert linked.status_code == 201, linked.content
+    assert (linked.json()["account_number"], linked.json()["status"]) == (kept, "verified")
+    assert PaymentAccount.objects.get().account_number == kept
+
+
 def test_a_wallet_in_someone_elses_name_is_rejected_with_why_in_the_callers_language(
     client: Client, ovo: Any
 ):
@@ -265,25 +293,58 @@ def test_the_api_needs_a_token_and_a_participant(client: Client):
             "INSTITUTION_UNKNOWN",
             {"institution": "dana"},
         ),
+        # Not an account number of any kind, or not a code: the schema's patterns.
         (
             {"institution": "bni", "account_number": "12"},
             422,
             "VALIDATION_FAILED",
-            {"account_number": "ACCOUNT_NUMBER_INVALID"},
+            {"account_number": "PATTERN_MISMATCH"},
         ),
         (
             {"institution": "ovo", "account_number": "not a phone"},
             422,
             "VALIDATION_FAILED",
-            {"account_number": "PHONE_INVALID"},
+            {"account_number": "PATTERN_MISMATCH"},
         ),
         (
-            {"institution": "ovo", "account_number": "081299998888"},
+            {"institution": "ovo", "account_number": " 081234567890"},
             422,
             "VALIDATION_FAILED",
+            {"account_number": "PATTERN_MISMATCH"},
+        ),
+        (
+            {"institution": "o v o", "account_number": 81234567890},
+            422,
+            "VALIDATION_FAILED",
+            {"institution": "PATTERN_MISMATCH", "account_number": "STRING_REQUIRED"},
+        ),
+        ({"institution": "ovo"}, 422, "VALIDATION_FAILED", {"account_number": "REQUIRED"}),
+        (
+            {"institution": "ovo", "account_number": "081234567890", "holder": "x"},
+            422,
+            "VALIDATION_FAILED",
+            {"holder": "UNKNOWN_FIELD"},
+        ),
+        # An account number, but of the other kind than the institution takes.
+        (
+            {"institution": "bni", "account_number": "+62 812 3456 7890"},
+            409,
+            "FIELDS_DISAGREE",
+            {"account_number": "ACCOUNT_NUMBER_INVALID"},
+        ),
+        (
+            {"institution": "ovo", "account_number": "8808 1234 5678 9012"},
+            409,
+            "FIELDS_DISAGREE",
+            {"account_number": "PHONE_INVALID"},
+        ),
+        # A mobile number, but not the registered one: the person's own data.
+        (
+            {"institution": "ovo", "account_number": "081299998888"},
+            409,
+            "PHONE_NOT_REGISTERED",
             {"account_number": "PHONE_NOT_REGISTERED"},
         ),
-        ({"institution": "ovo"}, 422, "VALIDATION_FAILED", {"account_number": "Field required"}),
     ],
 )
 def test_a_refused_link_changes_nothing(
@@ -341,9 +402,12 @@ def test_a_survey_is_sent_once_and_earns_exactly_one_survey_incentive(client: Cl
         survey_api(client, auth, 1, {"answers": {}}),
         survey_api(client, auth, 1, {"answers": {**ANSWERS, "training_helped": "maybe"}}),
         survey_api(client, auth, 1, {"answers": {**ANSWERS, "salary": "high"}}),
-        survey_api(client, auth, 1, {"answers": {**ANSWERS, "training_helped": 1}}),
         survey_api(client, auth, 2, {"answers": ANSWERS}),
+        survey_api(client, auth, 1, {"answers": {**ANSWERS, "training_helped": 1}}),
+        survey_api(client, auth, 1, {"answers": {**ANSWERS, "training helped": "yes"}}),
+        survey_api(client, auth, 1, {"answers": ANSWERS, "sequence": 1}),
         survey_api(client, auth, 99999, {"answers": ANSWERS}),
+        survey_api(client, auth, "01", {"answers": ANSWERS}),
     ]
     after_refusals = written()
     sent = survey_api(client, auth, 1, {"answers": ANSWERS})
@@ -354,26 +418,27 @@ def test_a_survey_is_sent_once_and_earns_exactly_one_survey_incentive(client: Cl
     assert [
         (r.status_code, r.json()["error"]["code"], r.json()["error"]["details"]) for r in refusals
     ] == [
+        # Answers that do not fit the scheme's questions (data, not the document's): 409.
         (
-            422,
-            "VALIDATION_FAILED",
+            409,
+            "SURVEY_ANSWERS_MISMATCH",
             {
                 "employment_status": "REQUIRED",
                 "training_helped": "REQUIRED",
                 "training_effective": "REQUIRED",
             },
         ),
-        (422, "VALIDATION_FAILED", {"training_helped": "CHOICE_INVALID"}),
-        (422, "VALIDATION_FAILED", {"salary": "UNKNOWN_QUESTION"}),
-        (
-            422,
-            "VALIDATION_FAILED",
-            {"answers.training_helped": "Input should be a valid string"},
-        ),
+        (409, "SURVEY_ANSWERS_MISMATCH", {"training_helped": "CHOICE_INVALID"}),
+        (409, "SURVEY_ANSWERS_MISMATCH", {"salary": "UNKNOWN_QUESTION"}),
         (409, "SURVEY_NOT_OPEN", {"sequence": 2}),
-        (409, "SURVEY_NOT_OPEN", {"sequence": 99999}),
+        # What the schema refuses: 422.
+        (422, "VALIDATION_FAILED", {"answers.training_helped": "STRING_REQUIRED"}),
+        (422, "VALIDATION_FAILED", {"answers.training helped.[key]": "PATTERN_MISMATCH"}),
+        (422, "VALIDATION_FAILED", {"sequence": "UNKNOWN_FIELD"}),
+        (422, "VALIDATION_FAILED", {"sequence": "OUT_OF_RANGE"}),
+        (422, "VALIDATION_FAILED", {"sequence": "INTEGER_REQUIRED"}),
     ]
-    assert refusals[4].json()["error"]["message"] == (
+    assert refusals[3].json()["error"]["message"] == (
         "This survey cannot be filled in yet. Survey 2 opens with incentive 2."
     )
     assert after_refusals == before
@@ -417,16 +482,39 @@ def test_the_openapi_document_describes_the_incentive_endpoints(client: Client):
     linking = paths["/api/v1/me/payment-account"]["post"]
     survey = paths["/api/v1/me/surveys/{sequence}"]["post"]
     assert [read["tags"], linking["tags"], survey["tags"]] == [["incentives"]] * 3
+    assert [op["operationId"] for op in (read, linking, survey)] == [
+        "incentives_get",
+        "payment_account_link",
+        "survey_submit",
+    ]
     assert [sorted(op["responses"]) for op in (read, linking, survey)] == [
-        ["200", "401", "404", "422"],
+        ["200", "401", "404"],
         ["201", "401", "404", "409", "422"],
         ["201", "401", "404", "409", "422"],
     ]
     assert all(op["security"] == [{"BearerToken": []}] for op in (read, linking, survey))
-    for code in ("INSTITUTION_UNKNOWN", "MEMBERSHIP_NOT_ACTIVE", "PHONE_NOT_REGISTERED"):
+    for code in (
+        "INSTITUTION_UNKNOWN",
+        "MEMBERSHIP_NOT_ACTIVE",
+        "PHONE_NOT_REGISTERED",
+        "FIELDS_DISAGREE",
+    ):
         assert code in linking["description"]
-    for code in ("SURVEY_NOT_OPEN", "SURVEY_ALREADY_SUBMITTED", "UNKNOWN_QUESTION"):
+    for code in (
+        "SURVEY_NOT_OPEN",
+        "SURVEY_ALREADY_SUBMITTED",
+        "SURVEY_ANSWERS_MISMATCH",
+        "UNKNOWN_QUESTION",
+    ):
         assert code in survey["description"]
+    assert survey["parameters"][0]["schema"] == {
+        "description": "The survey's number (survey k opens with incentive k).",
+        "examples": [1],
+        "maximum": 32767,
+        "minimum": 1,
+        "title": "Sequence",
+        "type": "integer",
+    }
     schemas = spec["components"]["schemas"]
     assert list(schemas["IncentivesOut"]["properties"]) == [
         "account",
@@ -446,5 +534,21 @@ def test_the_openapi_document_describes_the_incentive_endpoints(client: Client):
         "paid_at",
         "transfer_in_progress",
     ]
-    assert list(schemas["PaymentAccountIn"]["properties"]) == ["institution", "account_number"]
+    linking_in = schemas["PaymentAccountIn"]
+    assert list(linking_in["properties"]) == ["institution", "account_number"]
+    assert (linking_in["additionalProperties"], linking_in["required"]) == (
+        False,
+        ["institution", "account_number"],
+    )
+    assert [linking_in["properties"][name]["pattern"] for name in linking_in["properties"]] == [
+        INSTITUTION_CODE_PATTERN,
+        ACCOUNT_NUMBER_PATTERN,
+    ]
+    answers = schemas["SurveyIn"]["properties"]["answers"]
+    # Every key a code (propertyNames), every value a code: nothing else gets through.
+    assert (answers["propertyNames"], answers["additionalProperties"]) == (
+        {"pattern": SURVEY_CODE_PATTERN},
+        {"type": "string", "pattern": SURVEY_CODE_PATTERN},
+    )
+    assert schemas["SurveyIn"]["additionalProperties"] is False
     assert client.get("/api/v1/docs").status_code == 200

@@ -7,9 +7,13 @@ import pytest
 from django.utils import timezone
 
 from prakerja.common.actors import Actor
-from prakerja.common.errors import ValidationFailed
+from prakerja.common.errors import FieldsDisagree, ValidationFailed
 from prakerja.common.timeutil import WIB
-from prakerja.incentives.accounts import payment_account_link, payment_accounts_phone_changed
+from prakerja.incentives.accounts import (
+    PhoneNotRegistered,
+    payment_account_link,
+    payment_accounts_phone_changed,
+)
 from prakerja.incentives.errors import (
     InstitutionUnknown,
     RunExists,
@@ -24,7 +28,7 @@ from prakerja.incentives.models import (
     TransferInstruction,
 )
 from prakerja.incentives.runs import run_prepare
-from prakerja.incentives.surveys import survey_submit, surveys_open
+from prakerja.incentives.surveys import SurveyAnswersMismatch, survey_submit, surveys_open
 from prakerja.ledger.models import AccountKind
 from prakerja.ledger.selectors import ledger_integrity_report
 from prakerja.partners.models import OutboundEvent
@@ -103,16 +107,18 @@ def test_refused_links_change_nothing(monkeypatch):
     with sandbox_bank("ovo", monkeypatch):
         for institution, number, error in [
             ("dana", person.registrant.phone, InstitutionUnknown),
-            ("ovo", "0812", ValidationFailed),
-            ("ovo", "081299998888", ValidationFailed),  # not the registered phone
+            ("ovo", "0812", ValidationFailed),  # no account number of any kind
+            ("ovo", "8808123456789012", FieldsDisagree),  # a virtual account's, not a phone
+            ("ovo", "081299998888", PhoneNotRegistered),  # not the registered phone
         ]:
-            with pytest.raises(error):
+            with pytest.raises(error) as refused:
                 payment_account_link(
                     participant=person,
                     institution_code=institution,
                     account_number=number,
                     actor=actor,
                 )
+            assert type(refused.value) is error
     assert PaymentAccount.objects.count() == 0
     assert OutboundEvent.objects.filter(event_type="account.unlinked").count() == 0
 
@@ -189,7 +195,7 @@ def test_surveys_open_with_the_incentives_and_pay_once(monkeypatch):
     assert surveys_open(person) == [1]
     with pytest.raises(SurveyNotOpen):
         survey_submit(participant=person, sequence=2, answers=ANSWERS, actor=actor)
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(SurveyAnswersMismatch) as refused:
         survey_submit(
             participant=person,
             sequence=1,

@@ -238,8 +238,14 @@ def test_a_chunk_gives_what_survey_submit_gives_for_every_rule():
         ("SURVEY_NOT_OPEN", {"sequence": 3}),
         ("SURVEY_ALREADY_SUBMITTED", {"sequence": 1}),
         ("SURVEY_ALREADY_SUBMITTED", {"sequence": 1}),
-        ("VALIDATION_FAILED", {"training_helped": "REQUIRED", "training_effective": "REQUIRED"}),
-        ("VALIDATION_FAILED", {"training_helped": "CHOICE_INVALID", "mood": "UNKNOWN_QUESTION"}),
+        (
+            "SURVEY_ANSWERS_MISMATCH",
+            {"training_helped": "REQUIRED", "training_effective": "REQUIRED"},
+        ),
+        (
+            "SURVEY_ANSWERS_MISMATCH",
+            {"training_helped": "CHOICE_INVALID", "mood": "UNKNOWN_QUESTION"},
+        ),
         ("SURVEY_NOT_OPEN", {"sequence": 1}),
         ("SURVEY_NOT_OPEN", {"sequence": 4}),
         ("OK", f"response<{p4}/3>"),
@@ -312,7 +318,7 @@ def test_refused_items_write_nothing():
         (1, "SURVEY_NOT_OPEN", {"sequence": 1}),
         (
             2,
-            "VALIDATION_FAILED",
+            "SURVEY_ANSWERS_MISMATCH",
             {
                 "employment_status": "REQUIRED",
                 "training_helped": "REQUIRED",

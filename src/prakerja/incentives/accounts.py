@@ -17,7 +17,7 @@ from django.utils import timezone
 from prakerja.audit.services import audit_record
 from prakerja.common.actors import Actor
 from prakerja.common.crypto import decrypt
-from prakerja.common.errors import ValidationFailed
+from prakerja.common.errors import FieldsDisagree, ValidationFailed
 from prakerja.incentives.errors import InstitutionUnknown, ParticipantNotEntitled
 from prakerja.incentives.institutions import INSTITUTIONS, account_type_of
 from prakerja.incentives.models import (
@@ -29,13 +29,32 @@ from prakerja.incentives.models import (
 from prakerja.integrations.bank import BankError, bank_client
 from prakerja.partners.models import Partner, PartnerKind, PartnerStatus
 from prakerja.partners.outbox import event_publish
+from prakerja.registration.field_rules import PHONE_PATTERN
 from prakerja.registration.services import normalise_phone
 from prakerja.waves.models import Participant, ParticipantStatus
 
 logger = logging.getLogger(__name__)
 
+# What an account number looks like, whatever the institution: a virtual account's 8 to 20 digits
+# or a mobile number (0812…, 62812…, +62 812…), with a space or a hyphen allowed between digits.
+# Which of the two an institution takes is its kind (data: the institution's partner row), so a
+# number of the other kind is FIELDS_DISAGREE (409), not a refusal of the field (422).
+_VIRTUAL_ACCOUNT_TYPED = r"[0-9](?:[ -]?[0-9]){7,19}"
+ACCOUNT_NUMBER_PATTERN = rf"^(?:{_VIRTUAL_ACCOUNT_TYPED}|{PHONE_PATTERN.strip('^$')})$"
+INSTITUTION_CODE_PATTERN = r"^[-a-zA-Z0-9_]{1,40}$"  # a partner's code (Partner.code, a slug)
+_ACCOUNT_NUMBER = re.compile(ACCOUNT_NUMBER_PATTERN)
 _VIRTUAL_ACCOUNT = re.compile(r"^[0-9]{8,20}$")
 RECHECK_AFTER = datetime.timedelta(minutes=1)
+
+
+class PhoneNotRegistered(ValidationFailed):
+    """An e-wallet number that is not the participant's registered phone: a rule of the person's
+    own data, so 409 with its own code; details name the field as VALIDATION_FAILED does."""
+
+    code = "PHONE_NOT_REGISTERED"
+    http_status = 409
+    message_id = "Dompet digital hanya dapat dihubungkan dengan nomor ponsel yang Anda daftarkan."
+    message_en = "An e-wallet can only be linked with your registered mobile number."
 
 
 def _institution(code: str) -> Partner:
@@ -48,18 +67,27 @@ def _institution(code: str) -> Partner:
 
 
 def _account_number(participant: Participant, account_type: str, raw: str) -> str:
-    number = (raw or "").strip().replace(" ", "").replace("-", "")
-    if account_type == AccountType.VIRTUAL_ACCOUNT:
+    """The number as kept. The code names what the institution takes (ACCOUNT_NUMBER_INVALID for
+    a virtual account, PHONE_INVALID for an e-wallet); VALIDATION_FAILED when the number is no
+    account number at all (ACCOUNT_NUMBER_PATTERN), FIELDS_DISAGREE when it is one of the other
+    kind."""
+    virtual = account_type == AccountType.VIRTUAL_ACCOUNT
+    wrong = {"account_number": "ACCOUNT_NUMBER_INVALID" if virtual else "PHONE_INVALID"}
+    number = (raw or "").strip()  # the portal's field as typed; the API's schema refuses blanks
+    if not _ACCOUNT_NUMBER.fullmatch(number):
+        raise ValidationFailed(details=wrong)
+    number = number.replace(" ", "").replace("-", "")
+    if virtual:
         if not _VIRTUAL_ACCOUNT.match(number):
-            raise ValidationFailed(details={"account_number": "ACCOUNT_NUMBER_INVALID"})
+            raise FieldsDisagree(details=wrong)
         return number
     try:
         phone = normalise_phone(number)
     except ValueError:
-        raise ValidationFailed(details={"account_number": "PHONE_INVALID"}) from None
+        raise FieldsDisagree(details=wrong) from None
     if phone != participant.registrant.phone:
         # The institution pays the wallet of this number: it must be the one the program verified.
-        raise ValidationFailed(details={"account_number": "PHONE_NOT_REGISTERED"})
+        raise PhoneNotRegistered(details={"account_number": "PHONE_NOT_REGISTERED"})
     return phone
 
 
@@ -68,7 +96,8 @@ def payment_account_link(
 ) -> PaymentAccount:
     """Link an account in place of the current one (which is unlinked), then check it with the
     institution. Returns the account as the check left it (`checking` if the institution did not
-    answer). Errors: INSTITUTION_UNKNOWN, VALIDATION_FAILED (account_number), MEMBERSHIP_NOT_ACTIVE."""
+    answer). Errors: INSTITUTION_UNKNOWN, VALIDATION_FAILED and FIELDS_DISAGREE (account_number,
+    see _account_number), PHONE_NOT_REGISTERED, MEMBERSHIP_NOT_ACTIVE."""
     institution = _institution(institution_code)
     account_type = account_type_of(institution.code)
     number = _account_number(participant, account_type, account_number)

@@ -3,14 +3,18 @@ portal/api.py, whose error body and handlers apply): what the incentive page sho
 payment account, and sending a survey. Texts (`message`, `todo`) follow Accept-Language."""
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Path, Router, Schema, Status
+from pydantic import ConfigDict, Strict, WithJsonSchema
 
 from prakerja.common.actors import Actor
-from prakerja.incentives.accounts import payment_account_link
-from prakerja.incentives.errors import SurveyNotOpen
+from prakerja.incentives.accounts import (
+    ACCOUNT_NUMBER_PATTERN,
+    INSTITUTION_CODE_PATTERN,
+    payment_account_link,
+)
 from prakerja.incentives.models import Entitlement, PaymentAccount
 from prakerja.incentives.selectors import (
     ParticipantIncentives,
@@ -20,19 +24,19 @@ from prakerja.incentives.selectors import (
     reason_explained,
     survey_entitlement,
 )
-from prakerja.incentives.surveys import survey_submit
+from prakerja.incentives.surveys import SURVEY_CODE_PATTERN, survey_submit
+from prakerja.portal.api import ErrorBody
+from prakerja.portal.api_params import IntegerText
 from prakerja.registration.models import Registrant
 from prakerja.waves.models import Participant
 
 router = Router(tags=["incentives"])
-SEQUENCE_MAX = 32767  # survey numbers are small integers
-
-
-class IncentiveErrorOut(Schema):
-    error: dict
-
-
-ERRORS = {401: IncentiveErrorOut, 404: IncentiveErrorOut, 422: IncentiveErrorOut}
+SEQUENCE_MAX = 32767  # survey numbers are small integers (SurveyResponse.sequence)
+Sequence = Annotated[
+    int,
+    IntegerText(minimum=1, maximum=SEQUENCE_MAX),
+    Path(description="The survey's number (survey k opens with incentive k).", examples=[1]),
+]
 
 
 class IncentiveInstitutionOut(Schema):
@@ -121,15 +125,43 @@ class IncentivesOut(Schema):
 
 
 class PaymentAccountIn(Schema):
-    institution: str = Field(description="Institution code: bni, linkaja, ovo or gopay.")
-    account_number: str = Field(
-        description="bni: the virtual account number (8 to 20 digits); an e-wallet: your "
-        "registered mobile number."
+    model_config = ConfigDict(extra="forbid")
+
+    institution: Annotated[str, Strict()] = Field(
+        pattern=INSTITUTION_CODE_PATTERN,
+        description="Institution code: bni, linkaja, ovo or gopay (404 INSTITUTION_UNKNOWN for "
+        "another).",
+        examples=["ovo"],
+    )
+    account_number: Annotated[str, Strict()] = Field(
+        pattern=ACCOUNT_NUMBER_PATTERN,
+        description="A virtual account number (bni: 8 to 20 digits) or, for an e-wallet, your "
+        "registered mobile number (0812…, 62812… or +62812…); a space or a hyphen may separate "
+        "digits. A number of the other kind than the institution takes is 409 FIELDS_DISAGREE.",
+        examples=["0812 3456 7890"],
     )
 
 
+SurveyCode = Annotated[str, Strict(), Field(pattern=SURVEY_CODE_PATTERN)]
+# pydantic would write the keys' rule as patternProperties, which lets any other key through:
+# propertyNames says that every key is a code, as the validation does.
+ANSWERS_SCHEMA = {
+    "type": "object",
+    "propertyNames": {"pattern": SURVEY_CODE_PATTERN},
+    "additionalProperties": {"type": "string", "pattern": SURVEY_CODE_PATTERN},
+    "description": "Question code → choice code (`survey_questions` of GET /me/incentives), "
+    "every question of the survey; answers that do not fit the questions are 409 "
+    "SURVEY_ANSWERS_MISMATCH.",
+    "examples": [
+        {"employment_status": "employee", "training_helped": "yes", "training_effective": "yes"}
+    ],
+}
+
+
 class SurveyIn(Schema):
-    answers: dict[str, str] = Field(description="Question code → choice code, every question.")
+    model_config = ConfigDict(extra="forbid")
+
+    answers: Annotated[dict[SurveyCode, SurveyCode], WithJsonSchema(ANSWERS_SCHEMA)]
 
 
 class SurveyOut(Schema):
@@ -210,27 +242,36 @@ def _me(request: HttpRequest) -> tuple[Registrant, Participant]:
     return registrant, participant
 
 
-@router.get("/incentives", response={200: IncentivesOut, **ERRORS}, summary="My incentives")
+@router.get(
+    "/incentives",
+    response={200: IncentivesOut, 401: ErrorBody, 404: ErrorBody},
+    summary="My incentives",
+    operation_id="incentives_get",
+)
 def incentives(request: HttpRequest) -> dict[str, Any]:
     """The payment account (with why it was refused and what to do), the schedule of incentives
     (due, held with the reason and what to do, or paid; whether a transfer is in progress), the
     surveys open and sent with their questions, and what is missing before the first incentive.
-    Errors: 404 NOT_A_PARTICIPANT."""
+    Errors: 401 UNAUTHENTICATED; 404 NOT_A_PARTICIPANT."""
     _, participant = _me(request)
     return _incentives(participant_incentives(participant))
 
 
 @router.post(
     "/payment-account",
-    response={201: PaymentAccountOut, 409: IncentiveErrorOut, **ERRORS},
+    response={201: PaymentAccountOut, **dict.fromkeys((401, 404, 409, 422), ErrorBody)},
     summary="Link a payment account",
+    operation_id="payment_account_link",
 )
 def payment_account(request: HttpRequest, payload: PaymentAccountIn) -> Status:
     """Link a bank virtual account or an e-wallet in place of the current account, and check it
     with the institution: the answer's `status` is verified, rejected (with `reason`) or checking
-    (the institution did not answer yet; asked again later). Errors: 404 NOT_A_PARTICIPANT,
-    INSTITUTION_UNKNOWN; 409 MEMBERSHIP_NOT_ACTIVE; 422 VALIDATION_FAILED with details
-    {account_number: ACCOUNT_NUMBER_INVALID | PHONE_INVALID | PHONE_NOT_REGISTERED}."""
+    (the institution did not answer yet; asked again later). Errors: 401 UNAUTHENTICATED; 404
+    NOT_A_PARTICIPANT, INSTITUTION_UNKNOWN; 409 MEMBERSHIP_NOT_ACTIVE, PHONE_NOT_REGISTERED (an
+    e-wallet number that is not your registered one), FIELDS_DISAGREE with details
+    {account_number: ACCOUNT_NUMBER_INVALID (the institution takes virtual accounts of 8 to 20
+    digits) | PHONE_INVALID (it takes a mobile number)}; 422 VALIDATION_FAILED naming a field
+    that breaks the schema."""
     registrant, participant = _me(request)
     account = payment_account_link(
         participant=participant,
@@ -243,15 +284,16 @@ def payment_account(request: HttpRequest, payload: PaymentAccountIn) -> Status:
 
 @router.post(
     "/surveys/{sequence}",
-    response={201: SurveyOut, 409: IncentiveErrorOut, **ERRORS},
+    response={201: SurveyOut, **dict.fromkeys((401, 404, 409, 422), ErrorBody)},
     summary="Send a survey",
+    operation_id="survey_submit",
 )
-def survey(request: HttpRequest, sequence: int, payload: SurveyIn) -> Status:
-    """Answer survey `sequence` (once): its incentive is granted, due today. Errors: 404
-    NOT_A_PARTICIPANT; 409 SURVEY_NOT_OPEN, SURVEY_ALREADY_SUBMITTED; 422 VALIDATION_FAILED with
-    details by question code (REQUIRED, CHOICE_INVALID, UNKNOWN_QUESTION)."""
-    if not 1 <= sequence <= SEQUENCE_MAX:
-        raise SurveyNotOpen(details={"sequence": sequence}, sequence=sequence)
+def survey(request: HttpRequest, sequence: Sequence, payload: SurveyIn) -> Status:
+    """Answer survey `sequence` (once): its incentive is granted, due today. Errors: 401
+    UNAUTHENTICATED; 404 NOT_A_PARTICIPANT; 409 SURVEY_NOT_OPEN (not open yet, or no such survey
+    in your scheme), SURVEY_ALREADY_SUBMITTED, SURVEY_ANSWERS_MISMATCH with details by question
+    code (REQUIRED, CHOICE_INVALID, UNKNOWN_QUESTION); 422 VALIDATION_FAILED naming a field that
+    breaks the schema."""
     registrant, participant = _me(request)
     response = survey_submit(
         participant=participant,

@@ -19,6 +19,23 @@ from prakerja.incentives.models import (
 )
 from prakerja.waves.models import Participant
 
+# The codes of questions and of their choices as the participant API's schema states them. The
+# questions themselves are the scheme's data, which no static document holds: answers that do not
+# fit them are SURVEY_ANSWERS_MISMATCH (409), naming each question.
+SURVEY_CODE_PATTERN = r"^[A-Za-z0-9_]{1,64}$"
+
+
+class SurveyAnswersMismatch(ValidationFailed):
+    """details: {question code: REQUIRED | CHOICE_INVALID | UNKNOWN_QUESTION}, as
+    VALIDATION_FAILED names fields (the portal shows each under its question)."""
+
+    code = "SURVEY_ANSWERS_MISMATCH"
+    http_status = 409
+    message_id = (
+        "Jawaban tidak sesuai dengan pertanyaan survei. Periksa pertanyaan yang disebutkan."
+    )
+    message_en = "The answers do not fit the survey's questions. Check the questions named."
+
 
 def surveys_open(participant: Participant) -> list[int]:
     """The survey numbers the participant may fill in now (open and not yet submitted)."""
@@ -37,7 +54,8 @@ def surveys_open(participant: Participant) -> list[int]:
 def survey_answers_validate(
     questions: list[dict[str, Any]], answers: Mapping[str, Any]
 ) -> dict[str, str]:
-    """Every question answered with one of its choices; nothing else."""
+    """Every question answered with one of its choices; nothing else (else
+    SURVEY_ANSWERS_MISMATCH)."""
     problems: dict[str, str] = {}
     clean: dict[str, str] = {}
     for question in questions:
@@ -52,7 +70,7 @@ def survey_answers_validate(
     for extra in set(answers) - {q["code"] for q in questions}:
         problems[str(extra)] = "UNKNOWN_QUESTION"
     if problems:
-        raise ValidationFailed(details=problems)
+        raise SurveyAnswersMismatch(details=problems)
     return clean
 
 
@@ -60,7 +78,7 @@ def survey_submit(
     *, participant: Participant, sequence: int, answers: Mapping[str, Any], actor: Actor
 ) -> SurveyResponse:
     """Record survey `sequence` and grant its incentive (accrued in the ledger). Errors:
-    VALIDATION_FAILED (per question), SURVEY_NOT_OPEN, SURVEY_ALREADY_SUBMITTED."""
+    SURVEY_ANSWERS_MISMATCH (per question), SURVEY_NOT_OPEN, SURVEY_ALREADY_SUBMITTED."""
     scheme = participant.scheme
     clean = survey_answers_validate(scheme.survey_questions, answers)
     with transaction.atomic():
