@@ -319,3 +319,23 @@ def test_services_answer_sign_up_with_a_receipt_never_a_refusal_for_taken_values
     )
     assert isinstance(receipt, services.SignUpReceipt)
     assert receipt.email == person.email
+
+
+def test_a_password_like_the_email_is_refused_as_disagreeing_fields_not_a_server_error(
+    client, people
+):
+    person = people.make()
+    answer = post(
+        client,
+        "/api/v1/auth/signup",
+        api_payload(person, email="budisantoso@example.id", password="budisantoso"),
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert answer.status_code == 409
+    error = answer.json()["error"]
+    assert (error["code"], error["details"]["password"]["code"]) == (
+        "FIELDS_DISAGREE",
+        "PASSWORD_WEAK",
+    )
+    assert error["details"]["password"]["messages"] == ["The password is too similar to the email."]
+    assert not Registrant.objects.filter(email="budisantoso@example.id").exists()

@@ -242,18 +242,16 @@ def _checked_sign_up(
 def _password_weak(password: str, email: str, full_name: str) -> dict[str, object] | None:
     """Django's password rules (settings.AUTH_PASSWORD_VALIDATORS) as a detail, or None."""
     try:
-        validate_password(password, user=cast(Any, _PasswordSubject)(email, full_name))
+        validate_password(password, user=cast(Any, _password_subject(email, full_name)))
     except ValidationError as error:
         return {"code": "PASSWORD_WEAK", "messages": [str(m) for m in error.messages]}
     return None
 
 
-@dataclass(frozen=True)
-class _PasswordSubject:
-    """What UserAttributeSimilarityValidator compares the password with."""
-
-    email: str
-    full_name: str
+def _password_subject(email: str, full_name: str) -> Registrant:
+    """What UserAttributeSimilarityValidator compares the password with: an unsaved account (the
+    validator names a similar attribute by the model field's verbose name)."""
+    return Registrant(email=email, full_name=full_name)
 
 
 @dataclass(frozen=True)
@@ -912,7 +910,7 @@ def password_reset_confirm(
         email = email.strip().lower()
         throttle_hit(key=f"reset-check:{_email_key(email)}", limit=RESET_CHECKS_PER_EMAIL)
     try:
-        validate_password(new_password, user=cast(Any, _PasswordSubject)(email, ""))
+        validate_password(new_password, user=cast(Any, _password_subject(email, "")))
     except ValidationError as error:
         raise ValidationFailed(
             details={
