@@ -211,15 +211,12 @@ def _checked_sign_up(
     if not datetime.date(1900, 1, 1) <= data.birth_date <= timezone.localdate(timezone=WIB):
         disagree["birth_date"] = "BIRTH_DATE_INVALID"
     if password_rule:
-        if not (
-            PASSWORD_MIN <= len(data.password) <= PASSWORD_MAX
-            and re.fullmatch(PASSWORD_PATTERN, data.password)
-        ):
-            problems["password"] = _password_weak(data.password, email, full_name)
-        else:
-            weak = _password_weak(data.password, email, full_name)
-            if weak:
-                disagree["password"] = weak
+        try:
+            _password_rule(data.password, email, full_name)
+        except FieldsDisagree as error:
+            disagree.update(error.details)
+        except ValidationFailed as error:
+            problems.update(error.details)
     if problems:
         raise ValidationFailed(details={**problems, **disagree})
     if disagree:
@@ -239,13 +236,23 @@ def _checked_sign_up(
     return clean, nik, sex
 
 
-def _password_weak(password: str, email: str, full_name: str) -> dict[str, object] | None:
-    """Django's password rules (settings.AUTH_PASSWORD_VALIDATORS) as a detail, or None."""
+def _password_rule(password: str, email: str, full_name: str) -> None:
+    """Django's password rules (settings.AUTH_PASSWORD_VALIDATORS): ValidationFailed for what the
+    API's schema states (length, not only digits), FieldsDisagree for the rest (like the email or
+    the name, or a common one); details {"password": {code, messages}}."""
     try:
         validate_password(password, user=cast(Any, _password_subject(email, full_name)))
     except ValidationError as error:
-        return {"code": "PASSWORD_WEAK", "messages": [str(m) for m in error.messages]}
-    return None
+        details = {"password": {"code": "PASSWORD_WEAK", "messages": list(error.messages)}}
+        if PASSWORD_MIN <= len(password) <= PASSWORD_MAX and re.fullmatch(
+            PASSWORD_PATTERN, password
+        ):
+            raise FieldsDisagree(details=details) from None
+        raise ValidationFailed(details=details) from None
+    if not (
+        PASSWORD_MIN <= len(password) <= PASSWORD_MAX and re.fullmatch(PASSWORD_PATTERN, password)
+    ):
+        raise ValidationFailed(details={"password": {"code": "PASSWORD_WEAK", "messages": []}})
 
 
 def _password_subject(email: str, full_name: str) -> Registrant:
@@ -909,14 +916,7 @@ def password_reset_confirm(
     else:
         email = email.strip().lower()
         throttle_hit(key=f"reset-check:{_email_key(email)}", limit=RESET_CHECKS_PER_EMAIL)
-    try:
-        validate_password(new_password, user=cast(Any, _password_subject(email, "")))
-    except ValidationError as error:
-        raise ValidationFailed(
-            details={
-                "password": {"code": "PASSWORD_WEAK", "messages": [str(m) for m in error.messages]}
-            }
-        ) from None
+    _password_rule(new_password, email, "")
     if not token:
         registrant = Registrant.objects.filter(email=email, is_active=True, email_status=OK).first()
     if registrant is None:
