@@ -16,3 +16,7 @@ urlpatterns = [
     path("pengaduan/", include("prakerja.grievances.urls")),
     path("", include("prakerja.portal.urls")),
 ]
+
+# An exception that escapes every layer (a middleware outside ApplicationErrorMiddleware too):
+# under /api/ still the contract's JSON body, logged with a reference.
+handler500 = "prakerja.common.middleware.server_error"

@@ -7,7 +7,7 @@ import hashlib
 import secrets
 from typing import Annotated, Any, Literal
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
 from ninja import Field, File, NinjaAPI, Schema, Status
@@ -143,6 +143,11 @@ def http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     response = application_error(request, ApplicationError(details={"detail": error.message}))
     response.status_code = error.status_code
     return response
+
+
+@participant_api.exception_handler(Http404)
+def not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return application_error(request, NotFound())
 
 
 @participant_api.exception_handler(AuthenticationError)
