@@ -277,13 +277,113 @@ def test_the_api_refuses_a_wrong_attachment_with_its_code_and_writes_nothing() -
         **auth,
     )
 
-    assert answer.status_code == 422
+    # The bytes are not what the document's encoding says (a photo or a PDF), which no schema
+    # can check: 409, not 422.
+    assert answer.status_code == 409
     assert answer.json()["error"] == {
-        "code": "COMPLAINT_ATTACHMENT_INVALID",
-        "message": "The attachment must be a JPEG/PNG photo or a PDF of at most 5 MB.",
+        "code": "COMPLAINT_ATTACHMENT_UNREADABLE",
+        "message": "The attachment could not be read as a JPEG/PNG photo or a PDF.",
         "details": {"attachment": "ATTACHMENT_FORMAT"},
     }
     assert counts() == before
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "code", "details"),
+    [
+        # What the schema refuses: 422 naming each field.
+        ({"text": "x"}, 422, "VALIDATION_FAILED", {"category": "REQUIRED"}),
+        (
+            {"category": "other", "text": ""},
+            422,
+            "VALIDATION_FAILED",
+            {
+                "category": "CHOICE_INVALID",
+                "text": "TOO_SHORT",
+            },
+        ),
+        (
+            {"category": "payment", "text": " x"},
+            422,
+            "VALIDATION_FAILED",
+            {"text": "CHARACTER_INVALID"},
+        ),
+        (
+            {"category": "payment", "text": "x" * 4001},
+            422,
+            "VALIDATION_FAILED",
+            {"text": "TOO_LONG"},
+        ),
+        (
+            {"category": "payment", "text": "x", "related_type": "ledger", "related_id": "05"},
+            422,
+            "VALIDATION_FAILED",
+            {"related_type": "CHOICE_INVALID", "related_id": "INTEGER_REQUIRED"},
+        ),
+        (
+            {"category": "payment", "text": "x", "related_type": "order", "related_id": "0"},
+            422,
+            "VALIDATION_FAILED",
+            {"related_id": "OUT_OF_RANGE"},
+        ),
+        (
+            {"category": "payment", "text": "x", "attachment": SimpleUploadedFile("a.png", b"")},
+            422,
+            "COMPLAINT_ATTACHMENT_INVALID",
+            {"attachment": "ATTACHMENT_EMPTY"},
+        ),
+        # One of the pair without the other: fields that do not fit together.
+        (
+            {"category": "payment", "text": "x", "related_type": "order"},
+            409,
+            "FIELDS_DISAGREE",
+            {"related": "INCOMPLETE"},
+        ),
+        # Nothing of the person's by that name.
+        (
+            {"category": "payment", "text": "x", "related_type": "order", "related_id": "999999"},
+            404,
+            "COMPLAINT_RELATED_NOT_FOUND",
+            {"related": "NOT_FOUND"},
+        ),
+    ],
+)
+def test_the_api_refuses_a_filing_by_field_and_writes_nothing(
+    fields: dict, status: int, code: str, details: dict
+) -> None:
+    me = registrant()
+    portal_client(me)
+    client = Client()
+    auth = token(client, me)
+    before = counts()
+
+    answer = client.post("/api/v1/me/complaints", fields, **auth)
+
+    assert answer.status_code == status
+    assert (answer.json()["error"]["code"], answer.json()["error"]["details"]) == (code, details)
+    assert counts() == before
+
+
+def test_the_api_shows_one_complaint_by_an_integer_id_only() -> None:
+    me = registrant()
+    portal_client(me)
+    client = Client()
+    auth = token(client, me)
+    complaint = filed(me)
+
+    answers = [
+        client.get(f"/api/v1/me/complaints/{path}", **auth)
+        for path in (complaint.pk, f"0{complaint.pk}", "0", "x")
+    ]
+
+    assert [
+        (a.status_code, a.json().get("id") or a.json()["error"]["details"]) for a in answers
+    ] == [
+        (200, complaint.pk),
+        (422, {"complaint_id": "INTEGER_REQUIRED"}),
+        (422, {"complaint_id": "OUT_OF_RANGE"}),
+        (422, {"complaint_id": "INTEGER_REQUIRED"}),
+    ]
 
 
 def test_the_form_offers_my_own_wave_application_and_files_against_it() -> None:
@@ -335,7 +435,36 @@ def test_the_openapi_document_has_the_complaints_beside_the_incentives(client: C
     listing = paths["/api/v1/me/complaints"]
     one = paths["/api/v1/me/complaints/{complaint_id}"]["get"]
     assert [listing["get"]["tags"], listing["post"]["tags"], one["tags"]] == [["complaints"]] * 3
-    assert sorted(listing["post"]["responses"]) == ["201", "401", "404", "422", "429"]
+    assert [listing["get"]["operationId"], listing["post"]["operationId"], one["operationId"]] == [
+        "complaints_list",
+        "complaint_file",
+        "complaint_get",
+    ]
+    assert sorted(listing["get"]["responses"]) == ["200", "401"]
+    assert sorted(one["responses"]) == ["200", "401", "404", "422"]
+    assert sorted(listing["post"]["responses"]) == [
+        "201",
+        "401",
+        "404",
+        "409",
+        "413",
+        "422",
+        "429",
+    ]
+    form = listing["post"]["requestBody"]["content"]["multipart/form-data"]
+    assert form["schema"]["required"] == ["category", "text"]
+    assert form["schema"]["properties"]["attachment"] == {
+        "format": "binary",
+        "title": "Attachment",
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 5 * 1024 * 1024,
+        "description": "A JPEG or PNG photo (kept re-encoded as JPEG, without its metadata) or a "
+        "PDF, of 1 byte to 5 MB.",
+    }
+    assert form["encoding"] == {
+        "attachment": {"contentType": "image/jpeg, image/png, application/pdf"}
+    }
     assert all(
         op["security"] == [{"BearerToken": []}] for op in (listing["get"], listing["post"], one)
     )

@@ -11,7 +11,7 @@ from PIL import Image
 
 from prakerja.audit.models import AuditEvent
 from prakerja.common.actors import Actor
-from prakerja.common.errors import ValidationFailed
+from prakerja.common.errors import FieldsDisagree, ValidationFailed
 from prakerja.common.immutable import AppendOnlyError
 from prakerja.grievances.attachments import ATTACHMENT_MAX_BYTES
 from prakerja.grievances.errors import (
@@ -29,6 +29,8 @@ from prakerja.grievances.selectors import (
     complaints_overdue,
 )
 from prakerja.grievances.services import (
+    ComplaintAttachmentUnreadable,
+    ComplaintRelatedNotFound,
     complaint_assign,
     complaint_file,
     complaint_reject,
@@ -144,21 +146,18 @@ def test_a_png_becomes_jpeg_and_a_pdf_is_kept_as_sent() -> None:
     [
         (b"", "ATTACHMENT_EMPTY"),
         (b"%PDF-" + b"0" * ATTACHMENT_MAX_BYTES, "ATTACHMENT_TOO_LARGE"),
-        (b"MZ\x90\x00 an executable", "ATTACHMENT_FORMAT"),
-        (b"<html><script>alert(1)</script></html>", "ATTACHMENT_FORMAT"),
-        ("gif", "ATTACHMENT_FORMAT"),
     ],
 )
-def test_an_attachment_too_large_or_of_another_type_is_refused_and_nothing_is_written(
-    data: bytes | str, reason: str
+def test_an_attachment_empty_or_too_large_is_refused_and_nothing_is_written(
+    data: bytes, reason: str
 ) -> None:
     person = registrant()
     before = counts()
 
     with pytest.raises(ComplaintAttachmentInvalid) as refused:
-        filed(person, attachment=gif() if data == "gif" else data, attachment_name="x")
+        filed(person, attachment=data, attachment_name="x")
 
-    assert refused.value.code == "COMPLAINT_ATTACHMENT_INVALID"
+    assert (refused.value.code, refused.value.http_status) == ("COMPLAINT_ATTACHMENT_INVALID", 422)
     assert refused.value.details == {"attachment": reason}
     assert refused.value.message("id") == (
         "Lampiran harus berupa foto JPEG/PNG atau PDF, paling besar 5 MB."
@@ -167,23 +166,60 @@ def test_an_attachment_too_large_or_of_another_type_is_refused_and_nothing_is_wr
 
 
 @pytest.mark.parametrize(
-    ("fields", "details"),
+    "data",
+    [b"MZ\x90\x00 an executable", b"<html><script>alert(1)</script></html>", "gif"],
+)
+def test_an_attachment_that_is_no_photo_or_pdf_is_refused_and_nothing_is_written(
+    data: bytes | str,
+) -> None:
+    person = registrant()
+    before = counts()
+
+    with pytest.raises(ComplaintAttachmentUnreadable) as refused:
+        filed(person, attachment=gif() if data == "gif" else data, attachment_name="x")
+
+    # What the bytes are, no schema states: 409 (its size, a schema does: 422 above).
+    assert (refused.value.code, refused.value.http_status) == (
+        "COMPLAINT_ATTACHMENT_UNREADABLE",
+        409,
+    )
+    assert refused.value.details == {"attachment": "ATTACHMENT_FORMAT"}
+    assert refused.value.message("id") == (
+        "Lampiran tidak dapat dibaca sebagai foto JPEG/PNG atau PDF."
+    )
+    assert counts() == before == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "details"),
     [
-        ({"category": "other"}, {"category": "CHOICE_INVALID"}),
-        ({"text": "   "}, {"text": "REQUIRED"}),
-        ({"text": "x" * 4001}, {"text": "TOO_LONG"}),
-        ({"related_type": "order"}, {"related": "INCOMPLETE"}),
-        ({"related_type": "order", "related_id": 999_999}, {"related": "NOT_FOUND"}),
-        ({"related_type": "ledger", "related_id": 1}, {"related": "NOT_FOUND"}),
+        ({"category": "other"}, ValidationFailed, {"category": "CHOICE_INVALID"}),
+        ({"text": "   "}, ValidationFailed, {"text": "REQUIRED"}),
+        ({"text": "x" * 4001}, ValidationFailed, {"text": "TOO_LONG"}),
+        ({"text": "Saldo \u202eiknup"}, ValidationFailed, {"text": "CHARACTER_INVALID"}),
+        ({"related_type": "order"}, FieldsDisagree, {"related": "INCOMPLETE"}),
+        ({"related_id": 1}, FieldsDisagree, {"related": "INCOMPLETE"}),
+        (
+            {"related_type": "order", "related_id": 999_999},
+            ComplaintRelatedNotFound,
+            {"related": "NOT_FOUND"},
+        ),
+        (
+            {"related_type": "ledger", "related_id": 1},
+            ComplaintRelatedNotFound,
+            {"related": "NOT_FOUND"},
+        ),
     ],
 )
-def test_malformed_filings_are_refused_and_nothing_is_written(fields: dict, details: dict) -> None:
+def test_malformed_filings_are_refused_and_nothing_is_written(
+    fields: dict, error: type, details: dict
+) -> None:
     person = registrant()
 
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(error) as refused:
         filed(person, **fields)
 
-    assert refused.value.code == "VALIDATION_FAILED"
+    assert type(refused.value) is error
     assert refused.value.details == details
     assert counts() == (0, 0, 0)
 
@@ -201,13 +237,14 @@ def test_a_complaint_may_name_the_registrants_own_application_and_not_anothers()
         mine, category="selection", related_type="application", related_id=my_application.pk
     )
     assert (complaint.related_type, complaint.related_id) == ("application", my_application.pk)
-    with pytest.raises(ValidationFailed) as refused:
+    with pytest.raises(ComplaintRelatedNotFound) as refused:
         filed(
             mine,
             category="selection",
             related_type="application",
             related_id=their_application.pk,
         )
+    assert (refused.value.code, refused.value.http_status) == ("COMPLAINT_RELATED_NOT_FOUND", 404)
     assert refused.value.details == {"related": "NOT_FOUND"}
     assert Complaint.objects.count() == 1
 

@@ -4,32 +4,56 @@ its steps, and filing one (multipart, with an optional attachment). `status_text
 Accept-Language."""
 
 import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpRequest
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from prakerja.common.actors import Actor
+from prakerja.common.api_types import TrimmedText
 from prakerja.grievances import services
-from prakerja.grievances.attachments import ATTACHMENT_MAX_BYTES
-from prakerja.grievances.models import Complaint
+from prakerja.grievances.attachments import ATTACHMENT_MAX_BYTES, ATTACHMENT_TYPES
+from prakerja.grievances.models import Category, Complaint
+from prakerja.grievances.related import RELATED_TYPES
 from prakerja.grievances.selectors import (
     complaint_events,
     complaint_of_registrant,
     complaints_for_registrant,
 )
 from prakerja.grievances.views import next_step, status_label
+from prakerja.portal.api import ErrorBody
+from prakerja.portal.api_params import BIGINT_MAX, ChoiceText, IntegerText
 from prakerja.registration.models import Registrant
 
 router = Router(tags=["complaints"])
 
-
-class ComplaintErrorOut(Schema):
-    error: dict
-
-
-ERRORS = {401: ComplaintErrorOut, 404: ComplaintErrorOut, 422: ComplaintErrorOut}
+ComplaintId = Annotated[int, IntegerText(minimum=1, maximum=BIGINT_MAX)]
+CategoryChoice = Annotated[str, ChoiceText(Category.values)]
+RelatedType = Annotated[str | None, ChoiceText(RELATED_TYPES)]
+RelatedId = Annotated[int | None, IntegerText(minimum=1, maximum=BIGINT_MAX)]
+RELATED_TYPE_TEXT = "With `related_id`: what the complaint is about, one of your own."
+# The attachment's part says what it is; which of these it really is the server reads from the
+# bytes (a part's Content-Type is not checked: clients label files as they can).
+ATTACHMENT_DOC = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "properties": {
+                        "attachment": {
+                            "minLength": 1,
+                            "maxLength": ATTACHMENT_MAX_BYTES,
+                            "description": "A JPEG or PNG photo (kept re-encoded as JPEG, without "
+                            "its metadata) or a PDF, of 1 byte to 5 MB.",
+                        }
+                    }
+                },
+                "encoding": {"attachment": {"contentType": ", ".join(ATTACHMENT_TYPES)}},
+            }
+        }
+    }
+}
 
 
 class ComplaintStepOut(Schema):
@@ -91,19 +115,26 @@ def _me(request: HttpRequest) -> Registrant:
     return registrant
 
 
-@router.get("/complaints", response={200: list[ComplaintOut], **ERRORS}, summary="My complaints")
+@router.get(
+    "/complaints",
+    response={200: list[ComplaintOut], 401: ErrorBody},
+    summary="My complaints",
+    operation_id="complaints_list",
+)
 def complaints(request: HttpRequest) -> list[dict[str, Any]]:
-    """The participant's complaints, newest first."""
+    """The participant's complaints, newest first. Errors: 401 UNAUTHENTICATED."""
     return [_complaint(c) for c in complaints_for_registrant(_me(request).pk)]
 
 
 @router.get(
     "/complaints/{complaint_id}",
-    response={200: ComplaintDetailOut, **ERRORS},
+    response={200: ComplaintDetailOut, **dict.fromkeys((401, 404, 422), ErrorBody)},
     summary="One of my complaints",
+    operation_id="complaint_get",
 )
-def complaint(request: HttpRequest, complaint_id: int) -> dict[str, Any]:
-    """One complaint with its steps. Errors: 404 COMPLAINT_NOT_FOUND (also for another person's)."""
+def complaint(request: HttpRequest, complaint_id: ComplaintId) -> dict[str, Any]:
+    """One complaint with its steps. Errors: 401 UNAUTHENTICATED; 404 COMPLAINT_NOT_FOUND (also
+    for another person's); 422 VALIDATION_FAILED for an id that is not a positive integer."""
     found = complaint_of_registrant(_me(request).pk, complaint_id)
     return {
         **_complaint(found),
@@ -113,28 +144,36 @@ def complaint(request: HttpRequest, complaint_id: int) -> dict[str, Any]:
 
 @router.post(
     "/complaints",
-    response={201: ComplaintOut, 429: ComplaintErrorOut, **ERRORS},
+    response={201: ComplaintOut, **dict.fromkeys((401, 404, 409, 413, 422, 429), ErrorBody)},
     summary="File a complaint",
+    operation_id="complaint_file",
+    openapi_extra=ATTACHMENT_DOC,
 )
 def complaint_file(
     request: HttpRequest,
-    category: str = Form(...),
-    text: str = Form(...),
-    related_type: str = Form(""),
-    related_id: int | None = Form(None),
-    attachment: UploadedFile | None = File(None),  # noqa: B008 - ninja's idiom
+    # ninja's idiom (B008): a parameter's default says where it comes from.
+    category: CategoryChoice = Form(...),  # noqa: B008
+    text: TrimmedText = Form(..., min_length=1, max_length=services.TEXT_MAX),  # noqa: B008
+    related_type: RelatedType = Form(None, description=RELATED_TYPE_TEXT),  # noqa: B008
+    related_id: RelatedId = Form(None, description="With `related_type`."),  # noqa: B008
+    # Not `| None`: a part is a file or is left out, never null.
+    attachment: UploadedFile = File(None),  # noqa: B008 - ninja's idiom
 ) -> Status:
     """Multipart form: category, text, optionally related_type + related_id (one of your own
-    applications, orders or entitlements) and an attachment (JPEG/PNG photo or PDF, at most
-    5 MB). Errors: 422 VALIDATION_FAILED (details: category CHOICE_INVALID, text REQUIRED or
-    TOO_LONG, related NOT_FOUND or INCOMPLETE), 422 COMPLAINT_ATTACHMENT_INVALID (details.attachment:
-    ATTACHMENT_TOO_LARGE, ATTACHMENT_FORMAT, ATTACHMENT_EMPTY), 429 RATE_LIMITED."""
+    applications, orders or entitlements) and an attachment (a JPEG/PNG photo or a PDF of 1 byte
+    to 5 MB). Errors: 401 UNAUTHENTICATED; 404 COMPLAINT_RELATED_NOT_FOUND (related_type and
+    related_id name nothing of yours); 409 FIELDS_DISAGREE {related: INCOMPLETE} (one of
+    related_type and related_id without the other), COMPLAINT_ATTACHMENT_UNREADABLE
+    {attachment: ATTACHMENT_FORMAT} (no photo or PDF could be read from it); 413
+    REQUEST_TOO_LARGE (a body above the server's limit); 422 VALIDATION_FAILED naming a field that
+    breaks the schema, COMPLAINT_ATTACHMENT_INVALID (details.attachment: ATTACHMENT_EMPTY,
+    ATTACHMENT_TOO_LARGE); 429 RATE_LIMITED (10 complaints a day)."""
     registrant = _me(request)
     filed = services.complaint_file(
         registrant=registrant,
         category=category,
         text=text,
-        related_type=related_type,
+        related_type=related_type or "",
         related_id=related_id,
         attachment=attachment.read(ATTACHMENT_MAX_BYTES + 1) if attachment else None,
         attachment_name=attachment.name or "" if attachment else "",

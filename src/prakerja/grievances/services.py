@@ -15,10 +15,12 @@ from django.utils import timezone
 
 from prakerja.audit.services import audit_record
 from prakerja.common.actors import Actor
-from prakerja.common.errors import ValidationFailed
-from prakerja.grievances.attachments import attachment_checked
+from prakerja.common.errors import FieldsDisagree, NotFound, ValidationFailed
+from prakerja.common.text import CHARACTER_INVALID, text_problem
+from prakerja.grievances.attachments import Attachment, attachment_checked
 from prakerja.grievances.errors import (
     ComplaintAssigneeNotOperator,
+    ComplaintAttachmentInvalid,
     ComplaintNotFound,
     ComplaintResolutionRequired,
     ComplaintTransitionRefused,
@@ -51,6 +53,25 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     Status.RESOLVED: frozenset(),
     Status.REJECTED: frozenset(),
 }
+
+
+class ComplaintRelatedNotFound(NotFound):
+    """`related_type` + `related_id` name nothing of the complainant's (or another person's)."""
+
+    code = "COMPLAINT_RELATED_NOT_FOUND"
+    message_id = "Pendaftaran, pesanan atau insentif yang disebut tidak ditemukan di akun Anda."
+    message_en = "The application, order or incentive named was not found in your account."
+
+
+class ComplaintAttachmentUnreadable(ComplaintAttachmentInvalid):
+    """An attachment that is no JPEG/PNG photo or PDF: what the bytes are is a rule no JSON
+    schema can state (it can state their size), so 409, not 422. details.attachment:
+    ATTACHMENT_FORMAT, as ComplaintAttachmentInvalid's, whose family the pages show by field."""
+
+    code = "COMPLAINT_ATTACHMENT_UNREADABLE"
+    http_status = 409
+    message_id = "Lampiran tidak dapat dibaca sebagai foto JPEG/PNG atau PDF."
+    message_en = "The attachment could not be read as a JPEG/PNG photo or a PDF."
 
 
 def _locked(complaint: Complaint) -> Complaint:
@@ -116,16 +137,22 @@ def complaint_file(
     now: datetime.datetime | None = None,
 ) -> Complaint:
     """A new complaint of `registrant`, due for a first response and a resolution by the default
-    priority's service level. `related_type`/`related_id` name one of the registrant's own orders,
-    entitlements or wave applications (refused otherwise: VALIDATION_FAILED {related: NOT_FOUND})."""
+    priority's service level. The fields' own rules are VALIDATION_FAILED (category
+    CHOICE_INVALID; text REQUIRED, TOO_LONG, CHARACTER_INVALID) and COMPLAINT_ATTACHMENT_INVALID
+    (ATTACHMENT_EMPTY, ATTACHMENT_TOO_LARGE); `related_type` without `related_id` or the other
+    way round is FIELDS_DISAGREE {related: INCOMPLETE}; they must name one of the registrant's own
+    orders, entitlements or wave applications (COMPLAINT_RELATED_NOT_FOUND, 404); an attachment
+    that is no photo or PDF is COMPLAINT_ATTACHMENT_UNREADABLE (409)."""
     if category not in Category.values:
         raise ValidationFailed(details={"category": "CHOICE_INVALID"})
     body = _clean_text(text, field="text", limit=TEXT_MAX)
+    if text_problem(body, multiline=True):
+        raise ValidationFailed(details={"text": CHARACTER_INVALID})
     if bool(related_type) != (related_id is not None):
-        raise ValidationFailed(details={"related": "INCOMPLETE"})
+        raise FieldsDisagree(details={"related": "INCOMPLETE"})
     if related_type and not related_belongs_to(registrant.pk, related_type, related_id or 0):
-        raise ValidationFailed(details={"related": "NOT_FOUND"})
-    kept = attachment_checked(attachment, attachment_name) if attachment is not None else None
+        raise ComplaintRelatedNotFound(details={"related": "NOT_FOUND"})
+    kept = _attachment(attachment, attachment_name) if attachment is not None else None
     throttle_hit(key=f"complaint:{registrant.pk}", limit=FILING_LIMIT, now=now)
     moment = now or timezone.now()
     first_due, resolution_due = due_times(moment, Priority.NORMAL)
@@ -158,6 +185,15 @@ def complaint_file(
             },
         )
     return complaint
+
+
+def _attachment(data: bytes, name: str) -> Attachment:
+    try:
+        return attachment_checked(data, name)
+    except ComplaintAttachmentInvalid as refused:
+        if refused.details.get("attachment") == "ATTACHMENT_FORMAT":
+            raise ComplaintAttachmentUnreadable(details=refused.details) from None
+        raise
 
 
 # --- support -----------------------------------------------------------------------------------
