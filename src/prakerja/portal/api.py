@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import get_language
-from ninja import Field, File, NinjaAPI, Schema, Status
+from ninja import Field, File, NinjaAPI, Path, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.files import UploadedFile
@@ -313,6 +313,9 @@ class SignUpCodeIn(Schema):
 
     signup_token: Annotated[str, Strict()] = SIGNUP_TOKEN
     code: Annotated[str, Strict()] = CODE
+
+
+BIGINT_MAX = 2**63 - 1  # ids are PostgreSQL bigints: a larger number names no object
 
 
 def refusals(*statuses: int) -> dict[int, type[Schema]]:
@@ -678,7 +681,7 @@ class OrderIn(Schema):
     model_config = STRICT_BODY
 
     training_id: Whole = Field(
-        ge=1, le=2**63 - 1, description="The training's `id` in the catalog."
+        ge=1, le=BIGINT_MAX, description="The training's `id` in the catalog."
     )
 
 
@@ -833,7 +836,11 @@ def my_orders(request: HttpRequest) -> list[dict[str, Any]]:
     tags=["orders"],
     operation_id="order_review_put",
 )
-def order_review_put(request: HttpRequest, order_id: int, payload: ReviewIn) -> Status:
+def order_review_put(
+    request: HttpRequest,
+    payload: ReviewIn,
+    order_id: int = Path(..., ge=1, le=BIGINT_MAX, description="`order_id` of your order."),
+) -> Status:
     """Rate and review a completed training (201), or change your review within the scheme's edit
     window (200). Errors: 404 NOT_A_PARTICIPANT, ORDER_NOT_FOUND; 409 REVIEW_NOT_ALLOWED_YET (not
     completed yet), REVIEW_LOCKED (the edit window has passed); 422 VALIDATION_FAILED (stars
