@@ -511,12 +511,35 @@ def phone_change(request: HttpRequest, payload: PhoneIn) -> dict:
     return _status(registrant)
 
 
+# The photo's part as the server reads it: 1 byte to 5 MB, a JPEG or PNG by its bytes (another
+# file is 422 SELFIE_INVALID by the service; a part's own Content-Type is not relied on).
+SELFIE_DOC = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "properties": {
+                        "image": {
+                            "minLength": 1,
+                            "maxLength": services.SELFIE_MAX_BYTES,
+                            "description": "A JPEG or PNG photo of your face, 1 byte to 5 MB.",
+                        }
+                    }
+                },
+                "encoding": {"image": {"contentType": "image/jpeg, image/png"}},
+            }
+        }
+    }
+}
+
+
 @participant_api.post(
     "/me/selfie",
     response={200: StatusOut, **refusals(422, 401, 409)},
     auth=BearerToken(),
     tags=["verification"],
     operation_id="selfie_submit",
+    openapi_extra=SELFIE_DOC,
 )
 def selfie(request: HttpRequest, image: UploadedFile = File(...)) -> dict:  # noqa: B008 - ninja's idiom
     registrant = services.face_submit(
