@@ -39,7 +39,7 @@ from tests.orders.kit import active_training, platform, scheme_valid_for_a_year
 OPENAPI = "/api/v1/openapi.json"
 MAX_EXAMPLES = int(os.environ.get("PRAKERJA_FUZZ_EXAMPLES", "8"))
 PASSWORD = "Rahasia-Sekali-2020"
-TOKEN = "fuzz-token-of-the-participant"  # noqa: S105 - a test's bearer token, made in the fixture
+TOKEN = "fuzz-token-of-the-participant"
 
 
 def _document() -> dict[str, Any]:

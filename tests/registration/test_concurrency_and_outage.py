@@ -3,7 +3,6 @@ the population registry sandbox going down and coming back over HTTP."""
 
 import datetime
 import threading
-from collections import Counter
 
 import pytest
 from django.db import connection

@@ -160,7 +160,10 @@ def test_a_phone_of_another_account_is_not_kept_and_the_phone_layer_asks_for_ano
     with_number = services.phone_change(
         registrant=second, phone="081277776666", client_ip="10.0.0.9"
     )
-    assert (with_number.phone, with_number.phone_reason) == ("+6281277776666", "AWAITING_PHONE_CODE")
+    assert (with_number.phone, with_number.phone_reason) == (
+        "+6281277776666",
+        "AWAITING_PHONE_CODE",
+    )
 
 
 def test_phone_numbers_are_normalised_to_e164():

@@ -15,9 +15,9 @@ from prakerja.common.errors import ApplicationError, ValidationFailed
 from prakerja.common.timeutil import format_wib
 from prakerja.orders.errors import TrainingNotAvailable
 from prakerja.orders.models import OrderStatus
+from prakerja.orders.review_errors import ReviewTooShort
 from prakerja.orders.reviews import STARS_MAX as REVIEW_STARS_MAX
 from prakerja.orders.reviews import STARS_MIN as REVIEW_STARS_MIN
-from prakerja.orders.review_errors import ReviewTooShort
 from prakerja.orders.reviews import review_editable_until, review_submit
 from prakerja.orders.selectors import (
     order_review,
