@@ -1,122 +1,181 @@
 """Schemathesis against the partner API's own OpenAPI document (/api/partner/v1/openapi.json, as the
-app serves it): every operation gets a test of its own, called with generated requests — the
-document's examples, boundary values, then valid and invalid bodies and path parameters — each one
-signed as a real platform signs (its secret, a fresh X-TIMESTAMP, a unique X-EXTERNAL-ID) and sent
-through Django's test client. Every answer must be as documented: no 5xx, a status code the document
-lists for that operation, the content type it names and a body matching that status's schema.
+app serves it), with every check that applies to a call: no 5xx, a documented status, content type,
+headers and body; valid data accepted (positive_data_acceptance) and invalid data refused
+(negative_data_rejection); a missing required header refused; an undocumented method 405 with
+`Allow`; a call without its signature, or with a spoilt one, refused (ignored_auth).
 
-Runs on SQLite and on PostgreSQL (whichever DATABASE_URL selects), each operation in one test
-transaction, so nothing is left behind."""
+Every operation gets a test of its own, called with the document's examples, boundary values
+(schemathesis's coverage phase) and generated valid and invalid requests, each signed by the
+project's schemathesis hook (tools/schemathesis_partner_hook.py, the one an outsider runs against
+the demo): over the request target and the body bytes as sent, with a fresh X-TIMESTAMP and a unique
+X-EXTERNAL-ID; a header the case leaves out stays out. The call goes through Django's test client
+with the target in RAW_URI, as gunicorn passes it; the probes of ignored_auth go through the WSGI
+application, unsigned.
 
-import itertools
+The platform calling has real orders with the smallest ids, as a platform of the demo has: issued,
+redeemed with progress, completed, expired; another platform's order too. Voucher calls are given
+those vouchers' codes now and then (a code cannot be guessed). `410 VOUCHER_EXPIRED` is the
+contract's answer for an expired voucher, so positive_data_acceptance counts it as an acceptable
+answer along with 401, 403, 404 and 409.
+
+A smoke size runs in the suite (the file in well under a minute);
+PRAKERJA_FUZZ_EXAMPLES=100 asks for 100 generated examples per operation and generation mode, on
+top of the examples and boundary values. Runs on SQLite and PostgreSQL (whichever DATABASE_URL
+selects), each operation in one test transaction, so nothing is left behind."""
+
+import datetime
+import importlib.util
+import os
+import sys
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 import requests
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections, connection
 from django.test import Client
 from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
     content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
+from schemathesis.transport.requests import REQUESTS_TRANSPORT
 
+from prakerja.common.actors import Actor
+from prakerja.orders.models import Order
+from prakerja.orders.services import (
+    order_complete,
+    order_progress_report,
+    order_purchase,
+    voucher_redeem,
+    vouchers_expire_due,
+)
+from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import Partner
-from prakerja.partners.signing import signed_headers
-from tests.catalog.kit import Caller, make_partner, now_wib, offline_body, snapshot, training_body
+from tests.catalog.kit import Caller, make_partner, offline_body, snapshot, training_body
+from tests.orders.kit import active_training, credited, scheme_valid_for_a_year
 
 OPENAPI = "/api/partner/v1/openapi.json"
+MAX_EXAMPLES = int(os.environ.get("PRAKERJA_FUZZ_EXAMPLES", "10"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    positive_data_acceptance,
+    negative_data_rejection,
+    missing_required_header,
+    unsupported_method,
+    allow_header_conformance,
+    ignored_auth,
 ]
-SIGNED = {"x-partner-id", "x-timestamp", "x-external-id", "x-signature"}
-MAX_EXAMPLES = 40  # per operation and phase: the whole file stays well under a minute
 
 
-def _document() -> dict[str, Any]:
-    """The document exactly as the app serves it (serving it needs no database)."""
-    response = Client().get(OPENAPI)
-    assert response.status_code == 200, response.content
-    return response.json()
+def _hook() -> Any:
+    """tools/schemathesis_partner_hook.py, imported without registering its hooks globally (the
+    suite's other schemathesis tests, of another API, share schemathesis's global registry)."""
+    path = Path(__file__).resolve().parents[2] / "tools" / "schemathesis_partner_hook.py"
+    spec = importlib.util.spec_from_file_location("schemathesis_partner_hook", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    with mock.patch.dict(os.environ, {"PRAKERJA_PARTNER_HOOK_REGISTER": "0"}):
+        spec.loader.exec_module(module)
+    sys.modules.setdefault(spec.name, module)
+    return module
 
 
-DOCUMENT = _document()
+HOOK = _hook()
+_APPLICATION = get_wsgi_application()
 
-# `url` is documented as format "uri"; a training's page must be an http(s) URL with a host (other
-# URIs are refused as 422 URL_INVALID), so valid bodies get such URLs and reach the services.
-schemathesis.openapi.format(
-    "uri",
-    st.sampled_from(
-        [
-            f"{scheme}://kelas-{i}.example/pelatihan/{i}"
-            for scheme in ("http", "https")
-            for i in range(8)
-        ]
-    ),
-)
 
-schema = schemathesis.openapi.from_dict(
-    DOCUMENT,
+def _in_test_transaction(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """The WSGI application as Django's test client runs it: a request (ignored_auth's probes go
+    this way) does not close the test's database connection, whose transaction holds the
+    fixtures."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        answer = _APPLICATION(environ, start_response)
+        try:
+            return [b"".join(answer)]
+        finally:
+            answer.close()  # request_finished, still without closing the connection
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+# Through the WSGI application (serving the document needs no database); the calls themselves go
+# through SignedCaller.
+schema = schemathesis.openapi.from_wsgi(
+    OPENAPI,
+    _in_test_transaction,
     config=schemathesis.Config.from_dict(
         {
-            "base-url": "http://testserver",
             "generation": {"mode": "all", "max-examples": MAX_EXAMPLES},
             "phases": {"stateful": {"enabled": False}},
+            # The signature is the run's explicit credential, a placeholder the hook's signer
+            # replaces with the real one as the request leaves.
+            "auth": {"openapi": {"PartnerSignature": {"api_key": HOOK.PLACEHOLDER}}},
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "401", "403", "404", "409", "410", "429"]
+                }
+            },
         }
     ),
 )
-_keys = itertools.count()
+CALLS: Counter[tuple[str, str, int]] = Counter()  # (operation, generation mode, status) -> calls
 
 
 class SignedCaller:
-    """The signing step: sends a generated case through Django's test client as the platform
-    `code` would, signed over the exact body bytes and the target as sent (passed in RAW_URI, as
-    gunicorn does), with a fresh X-TIMESTAMP and a unique X-EXTERNAL-ID."""
+    """Sends a generated case as the partner `code` would: prepared as schemathesis's own
+    transport prepares it, signed by the hook, through Django's test client."""
 
-    def __init__(self, client: Client, code: str, secret: str) -> None:
-        self.client, self.code, self.secret = client, code, secret
+    def __init__(self, client: Client, code: str, secret: str, vouchers: list[str]) -> None:
+        self.client, self.code, self.secret, self.vouchers = client, code, secret, vouchers
 
     def __call__(self, case: schemathesis.Case) -> schemathesis.Response:
-        prepared = requests.Request(**case.as_transport_kwargs()).prepare()
+        case = HOOK.with_time_of_now(HOOK.with_known_voucher(case, self.vouchers))
+        kwargs = REQUESTS_TRANSPORT.serialize_case(case, base_url="http://testserver")
+        prepared = HOOK.sign(
+            requests.Request(**kwargs).prepare(), partner=self.code, secret=self.secret
+        )
         body = prepared.body or b""
-        if isinstance(body, str):
-            body = body.encode()
-        path, method = prepared.path_url, str(prepared.method)
+        target = prepared.path_url
         headers = {
             name: value
             for name, value in prepared.headers.items()
-            if name.lower() not in SIGNED | {"content-type", "content-length"}
+            if name.lower() not in {"content-type", "content-length"}
         }
-        headers |= signed_headers(
-            partner=self.code,
-            secret=self.secret,
-            method=method,
-            path_with_query=path,
-            body=body,
-            timestamp=now_wib(),
-            external_id=f"schemathesis-{next(_keys)}",
-        )
         started = time.perf_counter()
         answer = self.client.generic(
-            method,
-            path,
+            str(prepared.method),
+            target,
             body,
-            content_type=prepared.headers.get("Content-Type", "application/json"),
+            content_type=prepared.headers.get("Content-Type", ""),
             headers=headers,
-            RAW_URI=path,
+            RAW_URI=target,
         )
-        prepared.headers.update(headers)  # what was sent, for the failure report's curl line
-        prepared.body = body
+        mode = case.meta.generation.mode.value if case.meta else "explicit"
+        CALLS[(case.operation.label, mode, answer.status_code)] += 1
         return schemathesis.Response(
             status_code=answer.status_code,
             headers={name.lower(): [value] for name, value in answer.headers.items()},
@@ -127,19 +186,79 @@ class SignedCaller:
         )
 
 
+def _small_ids() -> None:
+    """On PostgreSQL a rolled-back test leaves the id sequences where they were; the platform's
+    orders get the smallest ids, as in a fresh demo (SQLite's rolled back with the rows)."""
+    if connection.vendor != "postgresql" or Order.objects.exists():
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT setval(pg_get_serial_sequence(%s, 'id'), 1, false)", [Order._meta.db_table]
+        )
+
+
+def _orders_of(partner: Partner, other: Partner) -> list[str]:
+    """The platform's orders: issued ×2, redeemed with progress, completed, expired (ids 1–5),
+    then another platform's (6). Returns the voucher codes, grouped."""
+    _small_ids()
+    scheme_valid_for_a_year()
+    people = credited(6)
+    mine = active_training(partner, "kelas-1", hours=2)
+    theirs = active_training(other, "kelas-1")
+    orders = [
+        order_purchase(
+            participant=person,
+            training=theirs if index == 5 else mine,
+            actor=Actor.participant(person.registrant_id),
+        )
+        for index, person in enumerate(people)
+    ]
+    actor = Actor.partner(partner.pk, partner.code)
+    for order in orders[2:4]:
+        voucher_redeem(
+            platform=partner,
+            voucher_code=order.voucher_code,
+            platform_user_ref=f"user-{order.pk}",
+            actor=actor,
+        )
+    order_progress_report(
+        platform=partner,
+        order_id=orders[2].pk,
+        percent=40,
+        sessions_attended=2,
+        reported_at=orders[2].issued_at + datetime.timedelta(seconds=1),
+        actor=actor,
+    )
+    order_complete(
+        platform=partner,
+        order_id=orders[3].pk,
+        completed_at=orders[3].issued_at + datetime.timedelta(seconds=1),
+        final_score=90,
+        certificate_number="SERT-1",
+        certificate_url="https://kelas.platform.example/sertifikat/1",
+        actor=actor,
+    )
+    Order.objects.filter(pk=orders[4].pk).update(
+        expires_at=orders[4].issued_at - datetime.timedelta(days=1)  # test setup: past its date
+    )
+    assert vouchers_expire_due() == 1
+    return [voucher_code_format(order.voucher_code) for order in orders]
+
+
 @pytest.fixture
 def platform(client: Client, db: None) -> SignedCaller:
     partner, secret = make_partner("tokopedia")
+    other, _ = make_partner("kelasonline")
     # Generated calls come faster than any platform's; the rate limit is not under test here.
     Partner.objects.filter(pk=partner.pk).update(rate_limit_per_minute=10**6)
-    return SignedCaller(client, partner.code, secret)
+    return SignedCaller(client, partner.code, secret, _orders_of(partner, other))
 
 
 @pytest.fixture
 def institution(client: Client, db: None) -> SignedCaller:
     partner, secret = make_partner("ovo", kind="institution")
     Partner.objects.filter(pk=partner.pk).update(rate_limit_per_minute=10**6)
-    return SignedCaller(client, partner.code, secret)
+    return SignedCaller(client, partner.code, secret, [])
 
 
 # The financial institutions' operations are called as an institution (a platform only ever gets
@@ -153,9 +272,10 @@ def _operation_test(operation_id: str) -> Callable[..., None]:
     @schema.include(operation_id=operation_id).parametrize()
     @settings(
         deadline=None,
+        database=None,  # each run draws afresh: a failure replayed from an old run misleads
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
-    def test(case: schemathesis.Case, request: pytest.FixtureRequest) -> None:
+    def test(case: schemathesis.Case, request: pytest.FixtureRequest, db: None) -> None:
         response = request.getfixturevalue(caller)(case)
         case.validate_response(response, checks=CHECKS)
 
@@ -166,7 +286,7 @@ def _operation_test(operation_id: str) -> Callable[..., None]:
 # new operation is fuzzed as soon as it is documented and each reports under its own name.
 OPERATIONS = sorted(
     operation["operationId"]
-    for methods in DOCUMENT["paths"].values()
+    for methods in schema.raw_schema["paths"].values()
     for operation in methods.values()
 )
 for _operation_id in OPERATIONS:
@@ -187,6 +307,40 @@ def test_every_documented_operation_is_fuzzed() -> None:
         "voucher_redeem",
         "voucher_status",
     ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def figures(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The run's figures, written under the tests' report: calls per operation, generation mode and
+    status (for docs and reviews of a long run; nothing is asserted on them)."""
+    started = time.perf_counter()
+    yield
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None or not CALLS:
+        return
+    seconds = time.perf_counter() - started
+    by_operation: Counter[str] = Counter()
+    server_errors = 0
+    for (operation, _, status), count in CALLS.items():
+        by_operation[operation] += count
+        server_errors += count if status >= 500 else 0
+    lines = [
+        f"partner API fuzzing: {len(by_operation)} operations, {sum(by_operation.values())} "
+        f"calls, {server_errors} answers 5xx, {seconds:.0f} s "
+        f"(PRAKERJA_FUZZ_EXAMPLES={MAX_EXAMPLES})"
+    ]
+    for operation, count in sorted(by_operation.items()):
+        statuses = ", ".join(
+            f"{mode} {status}: {n}"
+            for (name, mode, status), n in sorted(CALLS.items())
+            if name == operation
+        )
+        lines.append(f"  {operation}: {count} calls ({statuses})")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():
+        reporter.write_line("")
+        for line in lines:
+            reporter.write_line(line)
 
 
 # --- what fuzzing found, kept as plain examples --------------------------------------------------

@@ -43,10 +43,10 @@ You only ever see your own data: another partner's object is `404`, never `403`.
 document is never refused `422`; one that is not valid always is, each failing field named in
 `details` with a code:
 
-* Types are strict: an integer is a JSON integer written without a fraction (not `"5"`, not
-  `5.0`, which JSON Schema cannot tell from `5`), a boolean is `true` or `false` (not `"true"`), a
-  number is a JSON number, a time is a string (`INTEGER_REQUIRED`, `BOOLEAN_REQUIRED`,
-  `NUMBER_REQUIRED`, `DATETIME_INVALID`).
+* Types are strict: an integer is a JSON number without a fraction (`5`; `5.0` is the same
+  number to JSON Schema; not `"5"`, not `5.5`), a boolean is `true` or `false` (not `"true"`), a
+  number is a JSON number (not `"1.5"`), a time is a string (`INTEGER_REQUIRED`,
+  `BOOLEAN_REQUIRED`, `NUMBER_REQUIRED`, `DATETIME_INVALID`).
 * Text follows one policy, stated as each field's `pattern`: control characters (U+0000–U+001F
   but tab, line feed and carriage return; U+007F–U+009F), lone surrogates and the bidirectional
   embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069) are refused as

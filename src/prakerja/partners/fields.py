@@ -14,11 +14,9 @@ body that validates against the OpenAPI document is never a 422, and one that do
   URLValidator (the services' check) accepts, so that every address the pattern admits is also
   accepted there (URL_INVALID otherwise).
 - `Whole`, `Flag`, `Moment` (common/api_types.py) and `Number`: a JSON integer, boolean,
-  RFC 3339 string, or number, never a string that looks like one. An integer is written without a
-  fraction: `5.0` is refused (INTEGER_REQUIRED) as partner-api.md's integer rupiah and counts are
-  whole numbers as written. JSON Schema reads 5.0 as the integer 5 and cannot tell them apart, so
-  this is the one refusal the document can only say in words (the API's description does); the
-  participant API (common/api_types.Whole) takes 5.0 as 5 instead.
+  RFC 3339 string, or number, never a string that looks like one (`"5"`, `"true"`, a number for a
+  time). `5.0` is the integer 5 to JSON Schema (a number without a fraction), and is taken as 5:
+  refusing it would refuse a body the document admits; `5.5` is refused.
 
 The bounds (`min_length`, `max_length`, `ge`, `le`) are given with `Field(...)` where a type is
 used, and pydantic states them in the schema itself."""
@@ -30,7 +28,7 @@ from pydantic import GetJsonSchemaHandler, Strict
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
-from prakerja.common.api_types import Flag, Moment, OneLine
+from prakerja.common.api_types import Flag, Moment, OneLine, Whole
 from prakerja.common.text import MULTI_LINE_PATTERN, text_problem
 
 __all__ = [
@@ -98,7 +96,6 @@ Text = Annotated[str, Strict(), _Filled(multiline=True)]
 PathSegment = Annotated[str, Strict(), _Filled(multiline=False, also_refused="/")]
 OptionalLine = OneLine
 Number = Annotated[float, Strict()]
-Whole = Annotated[int, Strict()]
 
 # --- web addresses ----------------------------------------------------------------------------------
 
