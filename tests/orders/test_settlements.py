@@ -88,13 +88,23 @@ def test_a_month_is_the_calendar_month_in_wib():
     assert Period.parse("2020-12").ends == datetime.datetime(2021, 1, 1, tzinfo=WIB)
 
 
-@pytest.mark.parametrize("code", ["2020-13", "2020-5", "20-05", "2020-00", "mei"])
+@pytest.mark.parametrize(
+    "code",
+    ["2020-13", "2020-5", "20-05", "2020-00", "mei", "0000-01", "0001-01", "9999-12", "2019-12"],
+)
 def test_a_malformed_month_is_refused_naming_the_field(month: dict[str, Any], code: str):
+    """Also a year outside 2020-2099, which once crashed turning the month into times."""
     with pytest.raises(ValidationFailed) as refused:
         settlement_prepare(platform=month["toko"], period=code, actor=FINANCE)
 
-    assert refused.value.details == {"period": "must be a month as yyyy-mm, e.g. 2020-05"}
+    assert refused.value.details == {
+        "period": "must be a month as yyyy-mm from 2020-01 to 2099-12, e.g. 2020-05"
+    }
     assert not Settlement.objects.exists()
+
+
+def test_the_last_month_a_statement_can_be_for_is_2099_12():
+    assert Period.parse("2099-12").ends == datetime.datetime(2100, 1, 1, tzinfo=WIB)
 
 
 def test_a_month_that_has_not_ended_is_not_prepared(month: dict[str, Any]):
@@ -327,7 +337,7 @@ def test_the_openapi_document_states_the_accepted_periods(client: Client):
     ]
 
     assert parameter["name"] == "period"
-    assert parameter["schema"]["pattern"] == "^20[2-9][0-9]-(0[1-9]|1[0-2])$"
+    assert parameter["schema"]["pattern"] == "^(20[2-9][0-9])-(0[1-9]|1[0-2])$"
     assert (parameter["schema"]["minLength"], parameter["schema"]["maxLength"]) == (7, 7)
     assert "from `2020-01` to `2099-12`" in parameter["description"]
 

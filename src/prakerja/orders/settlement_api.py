@@ -11,17 +11,14 @@ from ninja import Field, Path, Router, Schema
 from pydantic import WithJsonSchema
 
 from prakerja.common.errors import ValidationFailed
-from prakerja.orders.settlements import settlement_statement
+from prakerja.orders.settlements import PERIOD_PATTERN, settlement_statement
 from prakerja.partners.api import caller, errors
 from prakerja.partners.models import PartnerKind
 
 router: Router = Router(tags=["settlements"])
 
-# The months the API answers for, as one pattern the OpenAPI document states and the server checks
-# alike (a period valid against the document is never refused): 2020-01, before the program's
-# first redemption (April 2020), to 2099-12. A month not begun yet is an empty `open` statement.
-# Years far outside these (0001, 9999) cannot even be turned into the times a month spans.
-PERIOD_PATTERN = r"^20[2-9][0-9]-(0[1-9]|1[0-2])$"
+# The document states the services' own pattern, so a period valid against it is never refused.
+# A month not begun yet is an empty `open` statement.
 _PERIOD = re.compile(PERIOD_PATTERN)
 PERIOD_DESCRIPTION = (
     "The month as `yyyy-mm` (WIB calendar month), from `2020-01` to `2099-12`: anything else is "

@@ -27,7 +27,11 @@ from prakerja.orders.models import Order, Settlement, SettlementStatus
 from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import Partner
 
-_PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# The months a statement can be for, one pattern for the API's document, the console and the
+# services: 2020-01 (before the program's first redemption, April 2020) to 2099-12. Years far
+# outside (0001, 9999) cannot even be turned into the times a month spans.
+PERIOD_PATTERN = r"^(20[2-9][0-9])-(0[1-9]|1[0-2])$"
+_PERIOD = re.compile(PERIOD_PATTERN)
 
 
 class SettlementPeriodOpen(Conflict):
@@ -54,7 +58,11 @@ class Period:
     def parse(cls, code: str) -> "Period":
         found = _PERIOD.match(code)
         if found is None:
-            raise ValidationFailed(details={"period": "must be a month as yyyy-mm, e.g. 2020-05"})
+            raise ValidationFailed(
+                details={
+                    "period": "must be a month as yyyy-mm from 2020-01 to 2099-12, e.g. 2020-05"
+                }
+            )
         year, month = int(found[1]), int(found[2])
         days = calendar.monthrange(year, month)[1]
         starts = datetime.datetime(year, month, 1, tzinfo=WIB)
