@@ -584,7 +584,7 @@ def test_a_transfer_in_progress_then_paid(
             "en",
             "ovo",
             "0812 9999 8888",
-            422,
+            409,  # PHONE_NOT_REGISTERED: a rule of the person's own data, not of the form
             "wallet-error",
             "An e-wallet can only be linked with your registered mobile number, {phone}.",
         ),

@@ -36,7 +36,7 @@ router = Router(tags=["catalog"])
 QUERY_MAX = 200  # a search box's words: only the first few words are used (search.query_words)
 PRICE_MAX = 999_999_999_999_999  # far above any price; what the query string could ever say
 # Pages of reviews: enough for a training reviewed by every participant of the program.
-REVIEW_PAGES_MAX = 1_000_000
+REVIEW_PAGES_MAX = 10**6
 
 Page = Annotated[int, IntegerText(minimum=1, maximum=COUNT_CAP, code="PAGE_INVALID")]
 PerPage = Annotated[int, IntegerText(minimum=1, maximum=PER_PAGE_MAX, code="PAGE_INVALID")]

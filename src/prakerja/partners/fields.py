@@ -101,9 +101,12 @@ Number = Annotated[float, Strict()]
 
 # A host name of two to five labels (1–40 letters, digits or inner hyphens; the last, the top-level
 # domain, letters only): at most 204 characters, within the 253 URLValidator allows, and only
-# forms its host rule (name, domain, TLD) admits. No user name or password, no IP address.
+# forms its host rule (name, domain, TLD) admits. Also `localhost` and an IPv4 address without
+# leading zeros, which URLValidator admits too: a platform's sandbox or staging host answers on
+# them (the demo's sandbox platform does). No user name or password, no IPv6.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}[A-Za-z0-9])?"
-_HOST = rf"(?:{_LABEL}\.){{1,4}}[A-Za-z]{{2,40}}"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_HOST = rf"(?:(?:{_LABEL}\.){{1,4}}[A-Za-z]{{2,40}}|localhost|{_OCTET}(?:\.{_OCTET}){{3}})"
 _PORT = r"(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
 # Path, query and fragment: anything but white space (URLValidator's own rule) and what the text
 # policy refuses.
@@ -113,8 +116,9 @@ _WEB_ADDRESS = re.compile(WEB_ADDRESS_PATTERN)
 WEB_ADDRESS_RULE = (
     "An `http://` or `https://` address (scheme in lower case) with a host name of two to five "
     "dot-separated labels (letters, digits, inner hyphens; the last letters only), an optional "
-    "port, then anything but white space and the characters the text policy refuses. No user "
-    "name, no IP address. Anything else is `URL_INVALID`."
+    "port, then anything but white space and the characters the text policy refuses; `localhost` "
+    "or an IPv4 address stands for the host name too. No user name, no IPv6 address. Anything "
+    "else is `URL_INVALID`."
 )
 
 
