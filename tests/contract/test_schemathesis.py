@@ -69,6 +69,7 @@ from prakerja.orders.services import (
 from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import Partner
 from tests.catalog.kit import Caller, make_partner, offline_body, snapshot, training_body
+from tests.fuzz_figures import Calls, count_call, report_after
 from tests.orders.kit import active_training, credited, scheme_valid_for_a_year
 
 OPENAPI = "/api/partner/v1/openapi.json"
@@ -142,7 +143,7 @@ schema = schemathesis.openapi.from_wsgi(
         }
     ),
 )
-CALLS: Counter[tuple[str, str, int]] = Counter()  # (operation, generation mode, status) -> calls
+CALLS: Calls = Counter()
 
 
 class SignedCaller:
@@ -174,8 +175,7 @@ class SignedCaller:
             headers=headers,
             RAW_URI=target,
         )
-        mode = case.meta.generation.mode.value if case.meta else "explicit"
-        CALLS[(case.operation.label, mode, answer.status_code)] += 1
+        count_call(CALLS, case, answer.status_code)
         return schemathesis.Response(
             status_code=answer.status_code,
             headers={name.lower(): [value] for name, value in answer.headers.items()},
@@ -311,36 +311,7 @@ def test_every_documented_operation_is_fuzzed() -> None:
 
 @pytest.fixture(scope="module", autouse=True)
 def figures(request: pytest.FixtureRequest) -> Iterator[None]:
-    """The run's figures, written under the tests' report: calls per operation, generation mode and
-    status (for docs and reviews of a long run; nothing is asserted on them)."""
-    started = time.perf_counter()
-    yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None or not CALLS:
-        return
-    seconds = time.perf_counter() - started
-    by_operation: Counter[str] = Counter()
-    server_errors = 0
-    for (operation, _, status), count in CALLS.items():
-        by_operation[operation] += count
-        server_errors += count if status >= 500 else 0
-    lines = [
-        f"partner API fuzzing: {len(by_operation)} operations, {sum(by_operation.values())} "
-        f"calls, {server_errors} answers 5xx, {seconds:.0f} s "
-        f"(PRAKERJA_FUZZ_EXAMPLES={MAX_EXAMPLES})"
-    ]
-    for operation, count in sorted(by_operation.items()):
-        statuses = ", ".join(
-            f"{mode} {status}: {n}"
-            for (name, mode, status), n in sorted(CALLS.items())
-            if name == operation
-        )
-        lines.append(f"  {operation}: {count} calls ({statuses})")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    with capture.global_and_fixture_disabled():
-        reporter.write_line("")
-        for line in lines:
-            reporter.write_line(line)
+    yield from report_after(request, CALLS, title="partner API fuzzing", examples=MAX_EXAMPLES)
 
 
 # --- what fuzzing found, kept as plain examples --------------------------------------------------

@@ -13,6 +13,7 @@ PRAKERJA_FUZZ_EXAMPLES=100 asks for at least 100 examples per operation and phas
 import datetime
 import hashlib
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,7 +25,8 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from django.test import Client
 from django.utils import timezone
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from prakerja.catalog.search import search_cache_forget
 from prakerja.common.actors import Actor
@@ -32,7 +34,10 @@ from prakerja.incentives.entitlements import entitlements_after_account_verified
 from prakerja.incentives.models import PaymentAccount
 from prakerja.orders.models import Order
 from prakerja.orders.services import order_purchase
+from prakerja.registration import services as registration_services
 from prakerja.registration.models import ApiToken, Registrant
+from prakerja.throttle.services import Limit
+from tests.fuzz_figures import Calls, count_call, report_after
 from tests.incentives.kit import completed_and_reviewed, institution
 from tests.orders.kit import active_training, platform, scheme_valid_for_a_year
 
@@ -64,8 +69,24 @@ schema = schemathesis.openapi.from_wsgi(
 )
 
 
+CALLS: Calls = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def figures(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield from report_after(request, CALLS, title="participant API fuzzing", examples=MAX_EXAMPLES)
+
+
 @pytest.fixture
-def participant(db: None) -> Iterator[None]:
+def participant(db: None, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[None]:
+    # Hundreds of sign-ups: argon2's deliberate cost is what the timing tests measure, not this.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Limits the run would reach in seconds (five sign-ups an hour per email or NIK; hypothesis
+    # draws the same small values again and again) are lifted, so that the bodies are tried:
+    # the limits have tests of their own (tests/registration/test_no_enumeration.py).
+    for name, limit in vars(registration_services).items():
+        if isinstance(limit, Limit):
+            monkeypatch.setattr(registration_services, name, Limit(10**9, limit.seconds))
     scheme_valid_for_a_year()
     search_cache_forget()
     ovo, _ = institution("ovo")
@@ -107,13 +128,14 @@ def participant(db: None) -> Iterator[None]:
 
 def _operation_test(operation_id: str) -> Callable[..., None]:
     @schema.include(operation_id=operation_id).parametrize()
-    @settings(
+    @hypothesis_settings(
         deadline=None,
         database=None,  # each run draws afresh: a failure replayed from an old run misleads
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
     def test(case: schemathesis.Case, participant: None) -> None:
-        case.call_and_validate()
+        response = case.call_and_validate()
+        count_call(CALLS, case, response.status_code)
 
     return test
 

@@ -193,7 +193,26 @@ PASSWORD = Field(
 
 
 class SignUpIn(Schema):
-    model_config = STRICT_BODY
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "siti.rahayu@example.com",
+                    "password": "Kopi-Tubruk-2020",
+                    "nik": "3201014105900001",
+                    "full_name": "Siti Rahayu",
+                    "birth_date": "1990-05-01",
+                    "phone": "0813 1111 2222",
+                    "regency_code": "32.01",
+                    "education": "sma",
+                    "employment": "laid_off",
+                    "in_school": False,
+                    "language": "id",
+                }
+            ]
+        },
+    )
 
     email: Annotated[str, Strict()] = EMAIL
     password: Annotated[str, Strict()] = PASSWORD
