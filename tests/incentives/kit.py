@@ -64,7 +64,13 @@ class Bank:
 
 @contextmanager
 def sandbox_bank(
-    code: str, monkeypatch: Any, *, system_url: str = "", seed: int = 7, **faults: Any
+    code: str,
+    monkeypatch: Any,
+    *,
+    system_url: str = "",
+    seed: int = 7,
+    callback_workers: int = 2,
+    **faults: Any,
 ) -> Iterator[Bank]:
     """An institution partner and its sandbox over HTTP; the adapter pointed at it."""
     partner, secret = institution(code)
@@ -75,7 +81,7 @@ def sandbox_bank(
             system_url=system_url or "http://127.0.0.1:9",
             partner=code,
             secret=secret if system_url else "",
-            callback_workers=2,
+            callback_workers=callback_workers,
         ),
         BankFaults(**faults),
     )

@@ -166,6 +166,14 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies is delivered again, so tasks are idempotent
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A task that was taken but never acknowledged (its worker killed) is given again after this: at
+# least the longest task's time limit (3.600 s, soft) plus a margin, or a task still running would
+# be given to a second worker. Nothing waits for it: the periodic confirmation recovers a killed
+# batch in seconds (incentives/sending.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600 + 300}
+# A worker process that dies (killed, out of memory) under a task of a live worker: the task goes
+# back to the queue at once instead of waiting for the visibility timeout.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
@@ -191,7 +199,8 @@ PERIODIC_JOBS = {
     "trainings-buyers-refresh": ("prakerja.orders.trainings_buyers_refresh", 600),
     # Disbursement: batches whose outcome is unknown or whose results are overdue, asked about;
     # payment accounts whose inquiry was not answered, asked again.
-    "disbursement-batches-confirm": ("prakerja.incentives.batches_confirm_due", 60),
+    # Every 10 s so that an unknown outcome is confirmed within 30 s of its sending (sending.py).
+    "disbursement-batches-confirm": ("prakerja.incentives.batches_confirm_due", 10),
     "payment-accounts-check": ("prakerja.incentives.payment_accounts_check_due", 300),
     # Last month's statements per platform, prepared on the first run after the month ends.
     "settlements-prepare-due": ("prakerja.orders.settlements_prepare_due", 3600),

@@ -30,6 +30,7 @@ from prakerja.incentives.models import (
     TransferInstruction,
 )
 from prakerja.incentives.results import Outcome, transfer_outcomes_record
+from prakerja.incentives.sending import batches_ask
 from prakerja.ledger.models import AccountKind
 from prakerja.ledger.services import (
     Posting,
@@ -83,14 +84,20 @@ def statement_reconcile(
     actor: Actor,
 ) -> Statement:
     """Reconcile one statement; returns it with its counts (the unmatched lines as items)."""
-    # Results the statement reveals (lost callbacks) first, in their own transactions.
+    # Results the statement reveals (lost callbacks) first, in their own transactions. A success
+    # is a result in itself; a failure is not, for a statement line carries no reason and the
+    # reason decides what follows (the account rejected and the person told, or another attempt):
+    # the institution is asked for those instructions' status, which says why.
     transfer_outcomes_record(
         institution_id=institution.pk,
         outcomes=[
-            Outcome(x.instruction_id, x.status, "", None, x.partner_reference) for x in lines
+            Outcome(x.instruction_id, "success", "", None, x.partner_reference)
+            for x in lines
+            if x.status == "success"
         ],
         actor=actor,
     )
+    _failures_confirm(institution, [x.instruction_id for x in lines if x.status == "failed"])
     with transaction.atomic():
         statement = Statement.objects.create(
             institution=institution,
@@ -156,6 +163,23 @@ def statement_reconcile(
             },
         )
     return statement
+
+
+def _failures_confirm(institution: Partner, instruction_ids: list[str]) -> None:
+    """Ask the institution about the batches of failed lines still in flight here; what it
+    answers is recorded with its reasons. Unanswered, they stay in flight (the statement shows
+    them missing here) and the periodic confirmation asks again."""
+    batch_pks: set[int] = set()
+    for start in range(0, len(instruction_ids), CHUNK):
+        batch_pks.update(
+            TransferInstruction.objects.filter(
+                institution=institution,
+                instruction_id__in=instruction_ids[start : start + CHUNK],
+                status__in=("sent", "accepted"),
+            ).values_list("batch_id", flat=True)
+        )
+    if batch_pks:
+        batches_ask(batch_pks=batch_pks, why="failed on the statement")
 
 
 def _compare(line: Line, mine: tuple[Any, ...] | None) -> str:

@@ -12,12 +12,13 @@ scheme's number of attempts is spent.
 """
 
 import datetime
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from prakerja.common.actors import Actor
@@ -39,6 +40,7 @@ ACCOUNT_FAILURES = frozenset(
     {"NIK_MISMATCH", "NOT_UPGRADED", "ACCOUNT_INACTIVE", "ACCOUNT_NOT_FOUND", "PHONE_CHANGED"}
 )
 CHUNK = 1_000
+logger = logging.getLogger(__name__)
 
 I = TransferInstruction._meta.db_table  # noqa: E741
 E = Entitlement._meta.db_table
@@ -60,12 +62,14 @@ class Recorded:
     failed: int = 0
     already_settled: int = 0  # repeated or late reports: nothing changed
     unknown: list[str] = field(default_factory=list)  # not this institution's instructions
+    unconfirmed: list[str] = field(default_factory=list)  # failures without a reason: not taken
 
     def add(self, other: "Recorded") -> None:
         self.paid += other.paid
         self.failed += other.failed
         self.already_settled += other.already_settled
         self.unknown += other.unknown
+        self.unconfirmed += other.unconfirmed
 
 
 def transfer_outcomes_record(
@@ -75,8 +79,20 @@ def transfer_outcomes_record(
     total = Recorded()
     latest: dict[str, Outcome] = {}
     for outcome in outcomes:
-        if outcome.status in ("success", "failed"):
+        if outcome.status == "failed" and not outcome.reason_code:
+            # The reason decides what follows (the account rejected and the person told, or
+            # another attempt): a failure without one stays in flight until the institution's
+            # status answer says why.
+            total.unconfirmed.append(outcome.instruction_id)
+        elif outcome.status in ("success", "failed"):
             latest[outcome.instruction_id] = outcome
+    if total.unconfirmed:
+        logger.warning(
+            "institution %s: %d failures without a reason not recorded (asked again later): %s",
+            institution_id,
+            len(total.unconfirmed),
+            ", ".join(total.unconfirmed[:10]),
+        )
     items = list(latest.values())
     for start in range(0, len(items), CHUNK):
         with transaction.atomic():
@@ -85,9 +101,13 @@ def transfer_outcomes_record(
 
 
 def _record_chunk(institution_id: int, outcomes: list[Outcome], actor: Actor) -> Recorded:
+    # Locks are taken in one global order — instructions, then entitlements, then the ledger's
+    # balances (account id order), then runs — and only on rows that change: `of=("self",)` keeps
+    # the join from locking the entitlement and batch rows too, which crossed the callbacks of one
+    # batch and the sender's batch update (deadlocks on incentives_transferbatch).
     rows = {
         row[1]: row
-        for row in TransferInstruction.objects.select_for_update()
+        for row in TransferInstruction.objects.select_for_update(of=("self",))
         .filter(
             institution_id=institution_id, instruction_id__in=[o.instruction_id for o in outcomes]
         )
@@ -115,6 +135,7 @@ def _record_chunk(institution_id: int, outcomes: list[Outcome], actor: Actor) ->
             recorded.already_settled += 1
         else:
             (successes if outcome.status == "success" else failures).append((outcome, row))
+    _entitlements_lock(successes, failures)
     if successes:
         _successes(successes, institution_id, now, actor)
     if failures:
@@ -122,6 +143,25 @@ def _record_chunk(institution_id: int, outcomes: list[Outcome], actor: Actor) ->
     recorded.paid, recorded.failed = len(successes), len(failures)
     runs_finish_if_done({row[7] for _, row in successes + failures})
     return recorded
+
+
+def _entitlements_lock(
+    successes: list[tuple[Outcome, tuple[Any, ...]]],
+    failures: list[tuple[Outcome, tuple[Any, ...]]],
+) -> None:
+    """Lock, in primary-key order, every entitlement the chunk may change: those of its
+    instructions and, for an account failure, the participant's other due ones (held too). Two
+    chunks then wait for each other in one order instead of crossing in their UPDATEs."""
+    own = [row[3] for _, row in successes + failures]
+    participants = [row[4] for o, row in failures if o.reason_code in ACCOUNT_FAILURES]
+    if not own or connection.vendor != "postgresql":
+        return  # SQLite: one writer at a time, nothing to order
+    query = Entitlement.objects.filter(pk__in=own)
+    if participants:
+        query = Entitlement.objects.filter(
+            Q(pk__in=own) | Q(participant_id__in=participants, status=EntitlementStatus.DUE)
+        )
+    list(query.select_for_update(of=("self",)).order_by("pk").values_list("pk", flat=True))
 
 
 def _instructions_settle(

@@ -10,7 +10,10 @@ ever sent under a new id except a new attempt after a recorded failure (a new ru
 
 import datetime
 import logging
+import random
+from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -38,7 +41,14 @@ from prakerja.integrations.bank import (
 
 logger = logging.getLogger(__name__)
 ACTOR = Actor.system("disbursement")
-CONFIRM_AFTER = datetime.timedelta(minutes=2)  # a batch `sending` this long is asked about
+# A batch `sending` this long (or sent with results this overdue) is asked about by the periodic
+# job, which runs every 10 s: an unknown outcome is confirmed 20 to 30 s after the send. Shorter
+# would ask about batches whose answer is still on its way; a killed worker's task is not waited
+# for (the broker gives it back only after its visibility timeout).
+CONFIRM_AFTER = datetime.timedelta(seconds=20)
+# With a broker, a send whose outcome is unknown is asked about again after 5 to 10 s (spread so
+# that the batches of one institution's bad minute do not all ask at once).
+ASK_AGAIN_S = (5.0, 10.0)
 
 
 def run_dispatch(*, run_id: int) -> int:
@@ -64,6 +74,7 @@ def batch_send(*, batch_pk: int) -> str:
     happened: sent, confirmed, resent, unavailable, unknown, refused, busy or done."""
     claim = _claim(batch_pk)
     if claim in ("busy", "done"):
+        logger.info("batch #%s: %s (%s)", batch_pk, claim, _CLAIM_WHY[claim])
         return claim
     batch = TransferBatch.objects.select_related("institution").get(pk=batch_pk)
     client = bank_client(batch.institution.code)
@@ -71,13 +82,47 @@ def batch_send(*, batch_pk: int) -> str:
         try:
             results = client.batch_results(batch.batch_id)
         except BankUnavailable as error:
-            logger.info("batch %s: not confirmed (%s); asked again later", batch.batch_id, error)
+            logger.warning(
+                "batch %s: unknown (sending since %s, attempt %s; the institution did not answer "
+                "the status query: %s); asked again later",
+                batch.batch_id,
+                batch.sent_at,
+                batch.send_attempts,
+                error,
+            )
+            _ask_again(batch.pk)
             return "unknown"
         if results is not None:
             _batch_sent(batch, rejected={})
             _outcomes(batch, results)
+            logger.info(
+                "batch %s: confirmed (the institution has it: %d of its results known), not "
+                "sent again",
+                batch.batch_id,
+                sum(1 for a in results if a.settled),
+            )
             return "confirmed"
+        logger.info(
+            "batch %s: the institution never received it: sent again under the same ids",
+            batch.batch_id,
+        )
     return _send(client, batch, resend=claim == "confirm")
+
+
+_CLAIM_WHY = {
+    "busy": "another worker holds it",
+    "done": "it is no longer ready or sending, or its run is not approved",
+}
+
+
+def _ask_again(batch_pk: int) -> None:
+    """With a broker, ask about an unknown outcome again in a few seconds; inline (no broker) the
+    periodic job asks, as a task run at once would only ask the same silent institution."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return
+    from prakerja.incentives.tasks import batch_send_task
+
+    batch_send_task.apply_async((batch_pk,), countdown=random.uniform(*ASK_AGAIN_S))
 
 
 def _claim(batch_pk: int) -> str:
@@ -121,7 +166,12 @@ def _send(client: BankClient, batch: TransferBatch, *, resend: bool) -> str:
         answer = client.transfer_batch(batch.batch_id, _wire(batch))
     except BankUnavailable as error:
         # Nothing was received: ready again, sent later under the same ids.
-        logger.info("batch %s: institution unavailable (%s)", batch.batch_id, error)
+        logger.warning(
+            "batch %s: unavailable (nothing received: %s); ready again, sent later under the "
+            "same ids",
+            batch.batch_id,
+            error,
+        )
         with transaction.atomic():
             TransferBatch.objects.filter(pk=batch.pk, status=BatchStatus.SENDING).update(
                 status=BatchStatus.READY
@@ -131,7 +181,12 @@ def _send(client: BankClient, batch: TransferBatch, *, resend: bool) -> str:
             )
         return "unavailable"
     except BankOutcomeUnknown as error:
-        logger.warning("batch %s: outcome unknown (%s); confirmed later", batch.batch_id, error)
+        logger.warning(
+            "batch %s: unknown (%s); confirmed with the institution before any resend",
+            batch.batch_id,
+            error,
+        )
+        _ask_again(batch.pk)
         return "unknown"
     except BankRefused as error:
         # Refused whole (its control totals): nothing moved; the instructions fail with a passing
@@ -150,6 +205,13 @@ def _send(client: BankClient, batch: TransferBatch, *, resend: bool) -> str:
         )
         return "refused"
     rejected = {item.instruction_id: item.reason_code for item in answer.rejected}
+    logger.info(
+        "batch %s: %s (%d instructions, %d rejected at once)",
+        batch.batch_id,
+        "resent" if resend else "sent",
+        answer.accepted + len(rejected),
+        len(rejected),
+    )
     _batch_sent(batch, rejected=rejected)
     if rejected:
         transfer_outcomes_record(
@@ -212,7 +274,25 @@ def batches_confirm_due() -> int:
     return handled
 
 
-def batches_results_query(*, older_than: datetime.datetime | None = None) -> int:
+def batches_ask(*, batch_pks: Iterable[int], why: str) -> int:
+    """Ask the institution now about these batches: one whose sending is unconfirmed is
+    confirmed (or sent again if never received), a sent one's results are queried and recorded.
+    Returns the batches asked."""
+    asked = 0
+    for batch_pk in sorted(set(batch_pks)):
+        status = TransferBatch.objects.filter(pk=batch_pk).values_list("status", flat=True).first()
+        logger.info("batch #%s (%s): asked about because %s", batch_pk, status, why)
+        if status == BatchStatus.SENDING:
+            batch_send(batch_pk=batch_pk)
+            asked += 1
+        elif status == BatchStatus.SENT:
+            asked += batches_results_query(batch_pks=[batch_pk])
+    return asked
+
+
+def batches_results_query(
+    *, older_than: datetime.datetime | None = None, batch_pks: list[int] | None = None
+) -> int:
     """Ask the institutions for the results of sent batches with instructions still accepted
     (their callbacks late or lost) and record them. Returns the batches asked."""
     batches = TransferBatch.objects.filter(
@@ -220,13 +300,21 @@ def batches_results_query(*, older_than: datetime.datetime | None = None) -> int
     ).distinct()
     if older_than is not None:
         batches = batches.filter(sent_at__lt=older_than)
+    if batch_pks is not None:
+        batches = batches.filter(pk__in=batch_pks)
     asked = 0
     for batch in batches.select_related("institution"):
         try:
             results = bank_client(batch.institution.code).batch_results(batch.batch_id)
-        except BankUnavailable:
+        except BankUnavailable as error:
+            logger.warning("batch %s: results not answered (%s)", batch.batch_id, error)
             continue
         asked += 1
         if results:
             _outcomes(batch, results)
+        logger.info(
+            "batch %s: results asked (callbacks overdue): %d settled",
+            batch.batch_id,
+            sum(1 for a in results or [] if a.settled),
+        )
     return asked
