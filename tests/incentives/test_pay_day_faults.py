@@ -218,3 +218,46 @@ def test_callbacks_per_instruction_duplicated_and_late_record_without_a_deadlock
         callbacks = bank.control("GET", "/_callbacks")
         assert callbacks["refused"] == 0, callbacks
     assert ledger_integrity_report().ok
+
+
+def test_callbacks_given_up_while_the_web_server_is_down_are_recovered_by_the_status_query(
+    monkeypatch,
+):
+    """The system's web server is down (its address refuses connections) while the institution
+    delivers the callbacks; the institution retries, gives up, and the periodic confirmation,
+    sent every 10 s as beat sends it, asks for the results once they are CONFIRM_AFTER overdue.
+    The recovery time is that, from the sending: 20 to 30 s."""
+    people = completed_and_reviewed(3)
+    with sandbox_bank(
+        "ovo",
+        monkeypatch,
+        system_url="http://127.0.0.1:9",  # nothing listens: every callback is refused
+        mode="async",
+        callback_retries=2,
+        callback_retry_ms=100,
+    ) as bank:
+        bank.add_accounts([wallet(p) for p in people])
+        assert [link(p, bank).status for p in people] == ["verified"] * 3
+        run = run_prepare(run_date=timezone.localdate(timezone=WIB), actor=MAKER)
+        run_approve(run=run, actor=CHECKER)
+        wait_until_settled_at_the_bank(bank, 3)
+        deadline = time.monotonic() + 10
+        while bank.control("GET", "/_callbacks")["given_up"] < 3:
+            assert time.monotonic() < deadline, bank.control("GET", "/_callbacks")
+            time.sleep(0.1)
+        assert statuses() == [("accepted", "")] * 3
+
+        started = time.monotonic()
+        while TransferInstruction.objects.filter(status="accepted").exists():
+            assert time.monotonic() - started < 60, statuses()
+            sending.batches_confirm_due()
+            time.sleep(10)  # beat's period for this job
+        sent_at = TransferInstruction.objects.values_list("batch__sent_at", flat=True).first()
+        recovered_after = max(
+            (at - sent_at).total_seconds()
+            for at in TransferInstruction.objects.values_list("result_at", flat=True)
+        )
+
+    assert statuses() == [("success", "")] * 3
+    assert 20 <= recovered_after <= 31, recovered_after
+    assert ledger_integrity_report().ok
