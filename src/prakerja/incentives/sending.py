@@ -74,7 +74,8 @@ def batch_send(*, batch_pk: int) -> str:
     happened: sent, confirmed, resent, unavailable, unknown, refused, busy or done."""
     claim = _claim(batch_pk)
     if claim in ("busy", "done"):
-        logger.info("batch #%s: %s (%s)", batch_pk, claim, _CLAIM_WHY[claim])
+        batch_id = TransferBatch.objects.filter(pk=batch_pk).values_list("batch_id", flat=True)
+        logger.info("batch %s: %s (%s)", batch_id.first(), claim, _CLAIM_WHY[claim])
         return claim
     batch = TransferBatch.objects.select_related("institution").get(pk=batch_pk)
     client = bank_client(batch.institution.code)
@@ -280,8 +281,10 @@ def batches_ask(*, batch_pks: Iterable[int], why: str) -> int:
     Returns the batches asked."""
     asked = 0
     for batch_pk in sorted(set(batch_pks)):
-        status = TransferBatch.objects.filter(pk=batch_pk).values_list("status", flat=True).first()
-        logger.info("batch #%s (%s): asked about because %s", batch_pk, status, why)
+        batch_id, status = (
+            TransferBatch.objects.filter(pk=batch_pk).values_list("batch_id", "status").get()
+        )
+        logger.info("batch %s (%s): asked about because %s", batch_id, status, why)
         if status == BatchStatus.SENDING:
             batch_send(batch_pk=batch_pk)
             asked += 1
