@@ -157,6 +157,12 @@ TABLE: tuple[EnvVar, ...] = (
         "run must be prepared smaller.",
     ),
     EnvVar(
+        "PRAKERJA_METRICS_TOKEN",
+        "",
+        "Bearer token a Prometheus scraper sends to `GET /metrics` (the disbursement's live "
+        "state). Empty: the endpoint answers 404 to everyone, as it does to a wrong token.",
+    ),
+    EnvVar(
         "PRAKERJA_SANDBOX_DATA_ALLOWED",
         "auto",
         "Whether `prakerja sandbox-data` may create synthetic participants and orders. `auto`: "

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from prakerja.incentives.metrics import metrics_view
 from prakerja.partners.api import partner_api
 from prakerja.portal.api import participant_api
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("sandbox/", include("prakerja.integrations.urls")),
     path("console/dashboards/", include("prakerja.dashboards.urls")),
     path("console/peserta/", include("prakerja.console.lookup_urls")),
+    path("metrics", metrics_view, name="metrics"),
     path("transparansi/", include("prakerja.dashboards.public_urls")),
     path("pengaduan/", include("prakerja.grievances.urls")),
     path("", include("prakerja.portal.urls")),

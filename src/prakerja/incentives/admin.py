@@ -25,6 +25,7 @@ from prakerja.incentives.console_selectors import (
     runs_results,
     statement_page,
 )
+from prakerja.incentives.live_state import disbursement_live_state
 from prakerja.incentives.models import (
     DisbursementRun,
     Entitlement,
@@ -225,6 +226,7 @@ class DisbursementRunAdmin(ReadOnlyAdmin):
                 }
                 for row in page.failures
             ],
+            "live": _live(run),
             "amount_shown": console.rupiah(run.amount_idr),
             "approve_url": (
                 reverse("admin:incentives_disbursementrun_approve", args=[run.pk])
@@ -270,6 +272,40 @@ class DisbursementRunAdmin(ReadOnlyAdmin):
     approved_time = wib_column("approved_at", _("approved at (WIB)"))
 
     finished_time = wib_column("finished_at", _("finished at (WIB)"))
+
+
+def _live(run: DisbursementRun) -> dict[str, Any]:
+    """The run's live state (live_state.py) as the page shows it: labels in the officer's
+    language, rupiah formatted, reason codes with their meaning."""
+    state = disbursement_live_state(run.pk)
+
+    def rows(groups: Any, label: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "key": row.key,
+                "label": label(row.key),
+                "count": row.count,
+                "amount": console.rupiah(row.amount_idr),
+            }
+            for row in groups
+        ]
+
+    def one(row: Any) -> dict[str, Any]:
+        return {"count": row.count, "amount": console.rupiah(row.amount_idr)}
+
+    return {
+        "batches": rows(state.batches, console.status_label),
+        "in_flight": rows(state.in_flight, console.status_label),
+        "outcome_unknown": one(state.outcome_unknown),
+        "outcome_unknown_oldest_s": state.outcome_unknown_oldest_s,
+        "awaiting_results": one(state.awaiting_results),
+        "awaiting_results_oldest_s": state.awaiting_results_oldest_s,
+        "paid": one(state.paid),
+        "failed": rows(state.failed, console.reason_label),
+        "failed_total": one(state.failed_total),
+        "held": rows(state.held, console.reason_label),
+        "held_total": one(state.held_total),
+    }
 
 
 # --- statements -----------------------------------------------------------------------------------

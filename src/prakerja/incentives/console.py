@@ -62,6 +62,8 @@ REASON_LABELS = {
     "ATTEMPTS_EXHAUSTED": gettext_lazy("Transfer failed too many times"),
     "EXCLUDED": gettext_lazy("On an exclusion list"),
     "REPLACED": gettext_lazy("Replaced by a newer account"),
+    "FAST_COMPLETION": gettext_lazy("Completion faster than the training: being checked"),
+    "REVIEW_FLAGGED": gettext_lazy("Review identical to another account's: being checked"),
 }
 
 # The models' status labels are English; these are what the console shows in either language.

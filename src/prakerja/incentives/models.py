@@ -147,6 +147,13 @@ class Entitlement(models.Model):
                 fields=["due_on", "id"], condition=Q(status="due"), name="incentives_due_oldest"
             ),
             models.Index(fields=["participant", "status"], name="incentives_by_participant"),
+            # The held ones by reason (live_state.py, scraped by /metrics every few seconds):
+            # read from this small index, not by scanning every entitlement of the program.
+            models.Index(
+                fields=["hold_reason", "amount_idr"],
+                condition=Q(status="held"),
+                name="incentives_held_by_reason",
+            ),
         ]
 
     def __str__(self) -> str:
