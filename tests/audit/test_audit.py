@@ -1,3 +1,5 @@
+import datetime
+
 import pytest
 from django.db import connection, transaction
 
@@ -39,3 +41,53 @@ def test_events_are_append_only():
     ):
         cursor.execute("UPDATE audit_auditevent SET event_type = 'rewritten'")
     assert AuditEvent.objects.get().event_type == "x"
+
+
+@pytest.mark.django_db
+def test_audit_record_many_writes_the_rows_audit_record_writes_in_their_order():
+    from prakerja.audit.services import AuditNew, audit_record_many
+
+    at = datetime.datetime(2020, 4, 11, 2, 30, 15, 123456, tzinfo=datetime.UTC)
+    user = Actor(kind="user", id=7, label="user:finance")
+    events = [
+        AuditNew(user, "order.bought", "orders.order", "41", {"price_idr": 350_000}),
+        AuditNew(Actor.system("daily"), "order.expired", "orders.order", "42", {}),
+        AuditNew(user, "wave.applied", "waves.waveapplication", "9", {"wave": 3, "n": [1, "x"]}),
+    ]
+    assert audit_record_many(occurred_at=at, events=iter(events)) == 3
+    assert audit_record_many(occurred_at=at, events=[]) == 0
+    rows = list(
+        AuditEvent.objects.order_by("id").values_list(
+            "occurred_at",
+            "actor_kind",
+            "actor_id",
+            "actor_label",
+            "event_type",
+            "subject_type",
+            "subject_id",
+            "details",
+        )
+    )
+    assert rows == [
+        (
+            at,
+            "user",
+            7,
+            "user:finance",
+            "order.bought",
+            "orders.order",
+            "41",
+            {"price_idr": 350_000},
+        ),
+        (at, "system", None, "system:daily", "order.expired", "orders.order", "42", {}),
+        (
+            at,
+            "user",
+            7,
+            "user:finance",
+            "wave.applied",
+            "waves.waveapplication",
+            "9",
+            {"wave": 3, "n": [1, "x"]},
+        ),
+    ]
