@@ -24,6 +24,7 @@ from prakerja.catalog import flags, publish_sql
 from prakerja.catalog.models import Delivery, Institution, Training, TrainingStatus
 from prakerja.common.actors import Actor
 from prakerja.common.errors import Conflict, NotFound, ValidationFailed
+from prakerja.common.transitions import status_move
 from prakerja.partners.errors import PartnerKindNotAllowed
 from prakerja.partners.models import Partner, PartnerKind
 from prakerja.partners.outbox import event_publish
@@ -99,14 +100,16 @@ DECISIONS: dict[str, Decision] = {
 def _move(training: Training, target: str, *, cause: str, reason: str = "") -> str:
     """Change a locked training's status by the table and queue the event; returns the status it
     had. The caller saves the training and writes the audit event, in the same transaction."""
-    before = training.status
-    if target not in TRANSITIONS[before]:
-        raise TrainingTransitionRefused(
-            details={"training_id": training.pk, "from": before, "to": target},
-            current=before,
+    before = status_move(
+        training,
+        target,
+        table=TRANSITIONS,
+        refused=lambda current: TrainingTransitionRefused(
+            details={"training_id": training.pk, "from": current, "to": target},
+            current=current,
             decision=cause,
-        )
-    training.status = target
+        ),
+    )
     training.status_reason = reason
     event_publish(
         partner_id=training.platform_id,

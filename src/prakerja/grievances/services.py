@@ -17,6 +17,7 @@ from prakerja.audit.services import audit_record
 from prakerja.common.actors import Actor
 from prakerja.common.errors import FieldsDisagree, NotFound, ValidationFailed
 from prakerja.common.text import CHARACTER_INVALID, text_problem
+from prakerja.common.transitions import status_move
 from prakerja.grievances.attachments import Attachment, attachment_checked
 from prakerja.grievances.errors import (
     ComplaintAssigneeNotOperator,
@@ -82,15 +83,16 @@ def _locked(complaint: Complaint) -> Complaint:
 
 
 def _move(complaint: Complaint, target: str) -> str:
-    before = complaint.status
-    if target not in TRANSITIONS[before]:
-        raise ComplaintTransitionRefused(
-            details={"complaint_id": complaint.pk, "from": before, "to": target},
-            current=before,
+    return status_move(
+        complaint,
+        target,
+        table=TRANSITIONS,
+        refused=lambda current: ComplaintTransitionRefused(
+            details={"complaint_id": complaint.pk, "from": current, "to": target},
+            current=current,
             target=target,
-        )
-    complaint.status = target
-    return before
+        ),
+    )
 
 
 def _record(
