@@ -24,10 +24,11 @@ from prakerja.audit.models import AuditEvent
 from prakerja.catalog.models import Training
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ApplicationError, ValidationFailed
+from prakerja.common.refusals import Refused
 from prakerja.incentives.models import Entitlement, PaymentAccount
 from prakerja.ledger.models import Account, Balance, Leg, Transaction
 from prakerja.ledger.selectors import ledger_integrity_report
-from prakerja.orders.bulk import CHUNK_MAX, Refused
+from prakerja.orders.bulk import CHUNK_MAX
 from prakerja.orders.models import Order, OrderStatus, Review
 from prakerja.orders.review_bulk import reviews_submit_bulk
 from prakerja.orders.reviews import review_submit, text_hash
