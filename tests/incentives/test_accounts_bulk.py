@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from prakerja.audit.models import AuditEvent
 from prakerja.common.errors import ApplicationError
+from prakerja.common.refusals import Refused
 from prakerja.incentives import accounts as accounts_module
 from prakerja.incentives.accounts import payment_account_link, payment_accounts_phone_changed
 from prakerja.incentives.accounts_bulk import (
@@ -31,7 +32,6 @@ from prakerja.incentives.entitlements import entitlements_grant
 from prakerja.incentives.models import PaymentAccount
 from prakerja.ledger.models import AccountKind
 from prakerja.ledger.selectors import ledger_integrity_report
-from prakerja.orders.bulk import Refused
 from prakerja.orders.models import Order
 from prakerja.partners.models import OutboundEvent
 from prakerja.waves.models import Participant

@@ -20,13 +20,14 @@ from django.utils import timezone
 from prakerja.audit.models import AuditEvent
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ApplicationError, ValidationFailed
+from prakerja.common.refusals import Refused
 from prakerja.incentives.entitlements import months_after
 from prakerja.incentives.models import Entitlement, SurveyResponse
 from prakerja.incentives.surveys import survey_submit
 from prakerja.incentives.surveys_bulk import surveys_submit_bulk
 from prakerja.ledger.models import Account, Balance, Leg, Transaction
 from prakerja.ledger.selectors import ledger_integrity_report
-from prakerja.orders.bulk import CHUNK_MAX, Refused
+from prakerja.orders.bulk import CHUNK_MAX
 from prakerja.waves.models import Participant, ProgramScheme
 from tests.orders import factories as f
 

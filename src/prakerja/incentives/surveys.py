@@ -2,16 +2,15 @@
 date), for the scheme's number of surveys; each submitted survey earns the survey incentive once.
 The questions are the scheme's (`ProgramScheme.survey_questions`)."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from prakerja.audit.services import audit_record
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ValidationFailed
-from prakerja.incentives.entitlements import entitlements_accrue, today_wib
-from prakerja.incentives.errors import SurveyAlreadySubmitted, SurveyNotOpen
+from prakerja.common.refusals import Refused
+from prakerja.incentives.entitlements import today_wib
 from prakerja.incentives.models import (
     Entitlement,
     EntitlementKind,
@@ -39,16 +38,21 @@ class SurveyAnswersMismatch(ValidationFailed):
 
 def surveys_open(participant: Participant) -> list[int]:
     """The survey numbers the participant may fill in now (open and not yet submitted)."""
-    opened = Entitlement.objects.filter(
-        participant=participant,
-        kind=EntitlementKind.INCENTIVE,
-        sequence__lte=participant.scheme.survey_count,
-        due_on__lte=today_wib(),
+    due = Entitlement.objects.filter(
+        participant=participant, kind=EntitlementKind.INCENTIVE, due_on__lte=today_wib()
     ).values_list("sequence", flat=True)
-    done = set(
-        SurveyResponse.objects.filter(participant=participant).values_list("sequence", flat=True)
+    done = SurveyResponse.objects.filter(participant=participant).values_list("sequence", flat=True)
+    return surveys_open_among(
+        incentives_due=due, submitted=done, survey_count=participant.scheme.survey_count
     )
-    return sorted(set(opened) - done)
+
+
+def surveys_open_among(
+    *, incentives_due: Iterable[int], submitted: Iterable[int], survey_count: int
+) -> list[int]:
+    """The rule of an open survey: survey k opens with the k-th incentive's due date, for the
+    scheme's number of surveys, until it is submitted."""
+    return sorted({k for k in incentives_due if k <= survey_count} - set(submitted))
 
 
 def survey_answers_validate(
@@ -78,35 +82,15 @@ def survey_submit(
     *, participant: Participant, sequence: int, answers: Mapping[str, Any], actor: Actor
 ) -> SurveyResponse:
     """Record survey `sequence` and grant its incentive (accrued in the ledger). Errors:
-    SURVEY_ANSWERS_MISMATCH (per question), SURVEY_NOT_OPEN, SURVEY_ALREADY_SUBMITTED."""
-    scheme = participant.scheme
-    clean = survey_answers_validate(scheme.survey_questions, answers)
+    SURVEY_ANSWERS_MISMATCH (per question), SURVEY_ALREADY_SUBMITTED, SURVEY_NOT_OPEN. The
+    one-item case of `surveys_submit_bulk`, so the two cannot drift apart."""
+    # Imported here: surveys_bulk applies this module's rules.
+    from prakerja.incentives.surveys_bulk import surveys_submit_bulk
+
     with transaction.atomic():
-        locked = Participant.objects.select_for_update().get(pk=participant.pk)
-        if SurveyResponse.objects.filter(participant=locked, sequence=sequence).exists():
-            raise SurveyAlreadySubmitted(details={"sequence": sequence})
-        if sequence not in surveys_open(locked):
-            raise SurveyNotOpen(details={"sequence": sequence}, sequence=sequence)
-        try:
-            with transaction.atomic():
-                response = SurveyResponse.objects.create(
-                    participant=locked, sequence=sequence, answers=clean
-                )
-        except IntegrityError:
-            raise SurveyAlreadySubmitted(details={"sequence": sequence}) from None
-        if scheme.survey_incentive_idr > 0:
-            entitlement = Entitlement.objects.create(
-                participant=locked,
-                kind=EntitlementKind.SURVEY,
-                sequence=sequence,
-                amount_idr=scheme.survey_incentive_idr,
-                due_on=today_wib(),
-            )
-            entitlements_accrue([entitlement], actor=actor)
-        audit_record(
-            actor=actor,
-            event_type="survey.submitted",
-            subject=response,
-            details={"sequence": sequence},
+        (answer,) = surveys_submit_bulk(
+            answers=[(participant.pk, sequence, dict(answers))], actor=actor
         )
-    return response
+    if isinstance(answer, Refused):
+        raise answer.error
+    return SurveyResponse.objects.get(pk=answer)

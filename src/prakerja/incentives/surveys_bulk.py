@@ -1,33 +1,31 @@
-"""`survey_submit` (incentives/surveys.py) for a chunk of survey answers at once, set-based: the
-national simulation records some 30.000 surveys at scale 0.01, and the per-item service costs about
-ten statements each.
+"""Survey answers for a chunk at once, set-based: the one implementation of submitting a survey.
+`survey_submit` (incentives/surveys.py) is its one-item call; the national simulation records
+some 30.000 surveys at scale 0.01 through it in chunks.
 
-Each item is answered exactly as `survey_submit` would answer it after the chunk's earlier items: the
-answers checked by `survey_answers_validate` (VALIDATION_FAILED per question), SURVEY_ALREADY_SUBMITTED
-(also the same survey earlier in the chunk), SURVEY_NOT_OPEN; then the response, the survey incentive
-(an entitlement due today, accrued in the ledger under the same key `entitlement:{id}` by
-`entitlements_accrue`) and the `survey.submitted` audit event. A refused item changes nothing.
+Each item is answered as it would be after the chunk's earlier items: the answers checked by
+`survey_answers_validate` (SURVEY_ANSWERS_MISMATCH per question), SURVEY_ALREADY_SUBMITTED (also
+the same survey earlier in the chunk), SURVEY_NOT_OPEN (`surveys_open_among`); then the response,
+the survey incentive (an entitlement due today, accrued in the ledger under the key
+`entitlement:{id}` by `entitlements_accrue`) and the `survey.submitted` audit event. A refused item
+changes nothing. A participant id that does not exist is refused as NOT_FOUND (`survey_submit` is
+given a participant object and cannot meet one). One `actor`, one time and one ledger memo per
+chunk.
 
-What differs from per-item calls, on purpose (as in orders/bulk.py): one `actor` and one time for
-the chunk; one ledger memo for the chunk's accruals. A participant id that does not exist is refused
-as NOT_FOUND (the per-item service is given a participant object and cannot meet one).
-
-Each chunk is one transaction and locks what `survey_submit` locks, in the same order: the
-participants (by id), then the ledger's balances (in account-id order).
+Each chunk is one transaction and locks the participants (by id), then the ledger's balances (in
+account-id order).
 """
 
 import datetime
-import json
 from collections.abc import Sequence
 
 from django.db import connection, transaction
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from prakerja.audit.models import AuditEvent
+from prakerja.audit.services import AuditNew, audit_record_many
 from prakerja.common.actors import Actor
-from prakerja.common.bulk_sql import db_time, json_rows
+from prakerja.common.bulk_sql import among, db_time, json_rows
 from prakerja.common.errors import ApplicationError, NotFound, ValidationFailed
+from prakerja.common.refusals import Refused
 from prakerja.incentives.entitlements import entitlements_accrue, today_wib
 from prakerja.incentives.errors import SurveyAlreadySubmitted, SurveyNotOpen
 from prakerja.incentives.models import (
@@ -36,13 +34,12 @@ from prakerja.incentives.models import (
     EntitlementStatus,
     SurveyResponse,
 )
-from prakerja.incentives.surveys import survey_answers_validate
-from prakerja.orders.bulk import CHUNK_MAX, Refused
+from prakerja.incentives.surveys import survey_answers_validate, surveys_open_among
+from prakerja.orders.bulk import CHUNK_MAX
 from prakerja.waves.models import Participant, ProgramScheme
 
 RESPONSES = SurveyResponse._meta.db_table
 ENTITLEMENTS = Entitlement._meta.db_table
-AUDIT = AuditEvent._meta.db_table
 RESPONSE_LABEL = SurveyResponse._meta.label_lower
 
 
@@ -63,36 +60,27 @@ def surveys_submit_bulk(
         return _chunk(list(answers), actor)
 
 
-def _among(values: list[int]) -> RawSQL:
-    """A list of ids for `field__in=`, as one JSON parameter (see orders.bulk._among)."""
-    if connection.vendor == "postgresql":
-        sql = "SELECT value::bigint FROM json_array_elements_text(%s::json) AS v(value)"
-        return RawSQL(sql, [json.dumps(values)])  # noqa: S611
-    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
-
-
 def _chunk(items: list[tuple[int, int, dict[str, str]]], actor: Actor) -> list[int | Refused]:
     ids = sorted({pid for pid, _, _ in items if isinstance(pid, int) and not isinstance(pid, bool)})
     # survey_submit locks the participant first: so does a chunk, by id.
     schemes_of = dict(
         Participant.objects.select_for_update()
-        .filter(pk__in=_among(ids))
+        .filter(pk__in=among(ids))
         .order_by("pk")
         .values_list("pk", "scheme_id")
     )
     schemes = ProgramScheme.objects.in_bulk(set(schemes_of.values()))
-    done = set(
-        SurveyResponse.objects.filter(participant_id__in=_among(ids)).values_list(
-            "participant_id", "sequence"
-        )
-    )
+    done: dict[int, set[int]] = {}
+    for participant_id, sequence in SurveyResponse.objects.filter(
+        participant_id__in=among(ids)
+    ).values_list("participant_id", "sequence"):
+        done.setdefault(participant_id, set()).add(sequence)
     today = today_wib()
-    # The surveys open (surveys.surveys_open): those of the incentives due by today.
-    opened = set(
-        Entitlement.objects.filter(
-            participant_id__in=_among(ids), kind=EntitlementKind.INCENTIVE, due_on__lte=today
-        ).values_list("participant_id", "sequence")
-    )
+    due: dict[int, set[int]] = {}
+    for participant_id, sequence in Entitlement.objects.filter(
+        participant_id__in=among(ids), kind=EntitlementKind.INCENTIVE, due_on__lte=today
+    ).values_list("participant_id", "sequence"):
+        due.setdefault(participant_id, set()).add(sequence)
     now = timezone.now()
 
     answered: list[int | Refused | None] = [None] * len(items)
@@ -110,15 +98,21 @@ def _chunk(items: list[tuple[int, int, dict[str, str]]], actor: Actor) -> list[i
         except ValidationFailed as invalid:
             answered[index] = Refused(index, invalid)
             continue
-        if (participant_id, sequence) in done:
+        submitted = done.setdefault(participant_id, set())
+        if sequence in submitted:
             error = SurveyAlreadySubmitted(details={"sequence": sequence})
             answered[index] = Refused(index, error)
             continue
-        if (participant_id, sequence) not in opened or sequence > scheme.survey_count:
+        opened = surveys_open_among(
+            incentives_due=due.get(participant_id, ()),
+            submitted=submitted,
+            survey_count=scheme.survey_count,
+        )
+        if sequence not in opened:
             error = SurveyNotOpen(details={"sequence": sequence}, sequence=sequence)
             answered[index] = Refused(index, error)
             continue
-        done.add((participant_id, sequence))
+        submitted.add(sequence)
         accepted[index] = (participant_id, sequence, clean)
     if accepted:
         responses = _responses_insert(list(accepted.values()), now)
@@ -133,7 +127,19 @@ def _chunk(items: list[tuple[int, int, dict[str, str]]], actor: Actor) -> list[i
             now=now,
             actor=actor,
         )
-        _audit(actor, now, [(responses[p, s], s) for p, s, _ in accepted.values()])
+        audit_record_many(
+            occurred_at=now,
+            events=[
+                AuditNew(
+                    actor,
+                    "survey.submitted",
+                    RESPONSE_LABEL,
+                    str(responses[p, s]),
+                    {"sequence": s},
+                )
+                for p, s, _ in accepted.values()
+            ],
+        )
     assert all(answer is not None for answer in answered)
     return [answer for answer in answered if answer is not None]
 
@@ -191,26 +197,3 @@ def _survey_incentives_grant(
             for pk, participant_id, amount in cursor.fetchall()
         ]
     entitlements_accrue(granted, actor=actor)
-
-
-def _audit(actor: Actor, now: datetime.datetime, responses: list[tuple[int, int]]) -> None:
-    """`survey.submitted` per response, as audit_record writes it, in one INSERT."""
-    table, params = json_rows(
-        (("subject_id", "text"), ("details", "jsonb")),
-        [[str(pk), {"sequence": sequence}] for pk, sequence in responses],
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {AUDIT} (occurred_at, actor_kind, actor_id, actor_label, event_type, "  # noqa: S608
-            "subject_type, subject_id, details) "
-            f"SELECT %s, %s, %s, %s, %s, %s, r.subject_id, r.details FROM {table} AS r",
-            [
-                db_time(now),
-                actor.kind,
-                actor.id,
-                actor.label,
-                "survey.submitted",
-                RESPONSE_LABEL,
-                *params,
-            ],
-        )

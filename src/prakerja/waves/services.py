@@ -1,5 +1,6 @@
 import datetime
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -8,9 +9,9 @@ from django.forms.models import model_to_dict
 from prakerja.audit.services import audit_record
 from prakerja.common.actors import Actor
 from prakerja.common.errors import Conflict, ValidationFailed
+from prakerja.common.refusals import Refused
+from prakerja.common.transitions import status_move
 from prakerja.waves.models import (
-    LifetimeBlock,
-    Participant,
     ProgramScheme,
     Verification,
     Wave,
@@ -107,14 +108,16 @@ class NotVerified(Conflict):
 
 
 def _move(wave: Wave, target: str, *, actor: Actor, details: dict | None = None) -> None:
-    if target not in TRANSITIONS[wave.status]:
-        raise WaveTransitionRefused(
-            details={"wave": wave.number, "from": wave.status, "to": target},
-            current=wave.status,
+    before = status_move(
+        wave,
+        target,
+        table=TRANSITIONS,
+        refused=lambda current: WaveTransitionRefused(
+            details={"wave": wave.number, "from": current, "to": target},
+            current=current,
             target=target,
-        )
-    before = wave.status
-    wave.status = target
+        ),
+    )
     wave.save()
     audit_record(
         actor=actor,
@@ -286,47 +289,42 @@ def _queue_applicant_notice(wave: Wave, what: str) -> None:
     )
 
 
-def layers_missing_for(wave: Wave, registrant: "Registrant") -> list[str]:
-    """The verification layers `registrant` has not passed that `wave` requires."""
+# The verification layers a wave requires, in the order NOT_VERIFIED names them.
+LAYERS = ("email", "nik", "phone", "eligibility")
+
+
+def layers_required(verification: str) -> tuple[str, ...]:
+    return LAYERS + (("face",) if verification == Verification.FACE else ())
+
+
+def layers_missing(verification: str, statuses: Mapping[str, str]) -> list[str]:
+    """The layers a wave of this `verification` requires that are not passed; `statuses` maps a
+    layer to its status (a registrant's `<layer>_status`)."""
     from prakerja.registration.models import LayerStatus
 
-    layers = ["email", "nik", "phone", "eligibility"] + (
-        ["face"] if wave.verification == Verification.FACE else []
-    )
     return [
-        layer for layer in layers if getattr(registrant, f"{layer}_status") != LayerStatus.PASSED
+        layer for layer in layers_required(verification) if statuses[layer] != LayerStatus.PASSED
     ]
+
+
+def layers_missing_for(wave: Wave, registrant: "Registrant") -> list[str]:
+    """The verification layers `registrant` has not passed that `wave` requires."""
+    return layers_missing(
+        wave.verification,
+        {layer: getattr(registrant, f"{layer}_status") for layer in layers_required("face")},
+    )
 
 
 def wave_join(*, wave: Wave, registrant: "Registrant", actor: Actor) -> WaveApplication:
     """Apply to the open wave: every verification layer passed (the face check only where the wave
-    requires it), once per wave."""
-    if wave.status != WaveStatus.OPEN:
-        raise WaveNotOpen(details={"wave": wave.number, "status": wave.status})
-    if (
-        Participant.objects.filter(registrant=registrant).exists()
-        or LifetimeBlock.objects.filter(nik_index=registrant.nik_index).exists()
-    ):
-        raise AlreadyParticipant(details={"wave": wave.number})
-    missing = layers_missing_for(wave, registrant)
-    if missing:
-        raise NotVerified(details={"layers": missing})
-    from prakerja.waves.priorities import priority_for
+    requires it), once per wave. The one-registrant case of `waves.join_bulk.wave_applications_join`,
+    so the two cannot drift apart. Errors: WAVE_NOT_OPEN, ALREADY_PARTICIPANT, NOT_VERIFIED,
+    ALREADY_APPLIED."""
+    # Imported here: join_bulk uses this module's errors and layer rules.
+    from prakerja.waves.join_bulk import wave_applications_join
 
-    try:
-        with transaction.atomic():
-            application = WaveApplication.objects.create(
-                wave=wave,
-                registrant=registrant,
-                province_code=registrant.province_code,
-                priority=priority_for(wave, registrant),
-            )
-            audit_record(
-                actor=actor,
-                event_type="wave.applied",
-                subject=application,
-                details={"wave": wave.number},
-            )
-    except IntegrityError:
-        raise AlreadyApplied(details={"wave": wave.number}) from None
-    return application
+    with transaction.atomic():
+        (answer,) = wave_applications_join(wave=wave, registrant_ids=[registrant.pk], actor=actor)
+    if isinstance(answer, Refused):
+        raise answer.error
+    return WaveApplication.objects.get(pk=answer)
