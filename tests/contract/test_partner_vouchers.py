@@ -16,8 +16,9 @@ from prakerja.common.actors import Actor
 from prakerja.ledger.models import Transaction
 from prakerja.ledger.selectors import ledger_integrity_report
 from prakerja.orders import selectors
+from prakerja.orders.daily import vouchers_expire_due
 from prakerja.orders.models import Order
-from prakerja.orders.services import order_purchase, participant_ref, vouchers_expire_due
+from prakerja.orders.services import order_purchase, participant_ref
 from prakerja.orders.vouchers import CHECK_ALPHABET, voucher_code_format
 from prakerja.partners.models import Partner
 from prakerja.waves.models import Participant

@@ -58,13 +58,13 @@ from schemathesis.specs.openapi.checks import (
 from schemathesis.transport.requests import REQUESTS_TRANSPORT
 
 from prakerja.common.actors import Actor
+from prakerja.orders.daily import vouchers_expire_due
 from prakerja.orders.models import Order
 from prakerja.orders.services import (
     order_complete,
     order_progress_report,
     order_purchase,
     voucher_redeem,
-    vouchers_expire_due,
 )
 from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import Partner

@@ -28,20 +28,17 @@ from prakerja.common.errors import ApplicationError, ValidationFailed
 from prakerja.common.timeutil import WIB
 from prakerja.ledger.models import Account, Balance, Leg, Transaction
 from prakerja.ledger.selectors import ledger_integrity_report
-from prakerja.orders import bulk
+from prakerja.orders import bulk, chunks, purchase
 from prakerja.orders.bulk import (
     CHUNK_MAX,
     orders_complete_bulk,
     orders_purchase_bulk,
     vouchers_redeem_bulk,
 )
+from prakerja.orders.daily import vouchers_expire_due
 from prakerja.orders.models import Order
-from prakerja.orders.services import (
-    order_complete,
-    order_purchase,
-    voucher_redeem,
-    vouchers_expire_due,
-)
+from prakerja.orders.rules import OnSale
+from prakerja.orders.services import order_complete, order_purchase, voucher_redeem
 from prakerja.orders.vouchers import voucher_code_format, voucher_code_new
 from prakerja.partners.errors import PartnerKindNotAllowed
 from prakerja.partners.models import OutboundEvent, Partner
@@ -450,21 +447,21 @@ def test_a_training_suspended_while_the_chunk_runs_is_not_sold(toko: Partner, mo
     one, two = credited(2)
     stays, goes = active_training(toko, "tetap"), active_training(toko, "pergi")
     Training.objects.filter(pk=goes.pk).update(status="suspended")
-    real_read, real_hold = bulk._trainings_read, bulk._trainings_hold
+    real_read, real_hold = purchase._trainings_read, purchase._trainings_hold
     calls: list[set[int]] = []
 
-    def read_before_the_suspension(ids: list[int]) -> dict[int, tuple]:
+    def read_before_the_suspension(ids: list[int]) -> dict[int, OnSale]:
         rows = real_read(ids)
         if not calls:  # the first pass read the training before its suspension committed
-            rows[goes.pk] = (goes.pk, "active", *rows[goes.pk][2:])
+            rows[goes.pk] = rows[goes.pk]._replace(status="active")
         return rows
 
     def hold(training_ids: set[int]) -> None:
         calls.append(set(training_ids))
         real_hold(training_ids)
 
-    monkeypatch.setattr(bulk, "_trainings_read", read_before_the_suspension)
-    monkeypatch.setattr(bulk, "_trainings_hold", hold)
+    monkeypatch.setattr(purchase, "_trainings_read", read_before_the_suspension)
+    monkeypatch.setattr(purchase, "_trainings_hold", hold)
 
     result = orders_purchase_bulk(
         purchases=[(one.pk, stays.pk), (one.pk, goes.pk), (two.pk, goes.pk)], actor=ACTOR
@@ -487,7 +484,7 @@ def test_colliding_voucher_codes_are_drawn_again(toko: Partner, monkeypatch):
     training = active_training(toko, "barista")
     taken = orders_purchase_bulk(purchases=[(one.pk, training.pk)], actor=ACTOR).orders[0]
     fresh = iter([taken.voucher_code, "0000000000011"])
-    monkeypatch.setattr(bulk, "voucher_code_new", lambda: next(fresh))
+    monkeypatch.setattr(purchase, "voucher_code_new", lambda: next(fresh))
 
     result = orders_purchase_bulk(purchases=[(two.pk, training.pk)], actor=ACTOR)
 
@@ -828,7 +825,7 @@ def test_a_chunk_of_completions_run_again_changes_nothing(toko: Partner):
 def test_purchase_redeem_complete_in_chunks_moves_every_rupiah_once(
     toko: Partner, kelas: Partner, monkeypatch
 ):
-    monkeypatch.setattr(bulk, "CHUNK_MAX", 5)
+    monkeypatch.setattr(chunks, "CHUNK_MAX", 5)
     people = credited(4)
     trainings = [
         active_training(toko, "a", price=200_000),

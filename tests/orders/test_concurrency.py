@@ -14,13 +14,9 @@ from prakerja.common.actors import Actor
 from prakerja.common.timeutil import WIB
 from prakerja.ledger.models import Transaction
 from prakerja.ledger.selectors import ledger_integrity_report
+from prakerja.orders.daily import balances_lapse_due, vouchers_expire_due
 from prakerja.orders.models import Order
-from prakerja.orders.services import (
-    balances_lapse_due,
-    order_purchase,
-    voucher_redeem,
-    vouchers_expire_due,
-)
+from prakerja.orders.services import order_purchase, voucher_redeem
 from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import OutboundEvent
 from prakerja.waves.models import Participant, ProgramScheme

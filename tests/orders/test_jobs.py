@@ -13,15 +13,11 @@ from prakerja.common.actors import Actor
 from prakerja.common.timeutil import WIB
 from prakerja.ledger.models import Transaction
 from prakerja.ledger.selectors import ledger_integrity_report
-from prakerja.orders import services
+from prakerja.orders import daily
+from prakerja.orders.daily import balances_lapse_due, vouchers_expire_due
+from prakerja.orders.errors import BalanceExpired
 from prakerja.orders.models import Order
-from prakerja.orders.services import (
-    balances_lapse_due,
-    order_purchase,
-    participant_ref,
-    voucher_redeem,
-    vouchers_expire_due,
-)
+from prakerja.orders.services import order_purchase, participant_ref, voucher_redeem
 from prakerja.orders.tasks import balances_lapse_due_task, vouchers_expire_due_task
 from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import OutboundEvent, Partner
@@ -118,7 +114,7 @@ def test_a_voucher_is_valid_until_the_end_of_its_last_day(toko: Partner):
 
 
 def test_expiry_runs_in_chunks_and_refunds_each_voucher_once(toko: Partner, monkeypatch):
-    monkeypatch.setattr(services, "CHUNK", 2)
+    monkeypatch.setattr(daily, "CHUNK", 2)
     people = credited(5)
     training = active_training(toko, "barista", price=250_000)
     orders = [buy(person, training) for person in people]
@@ -208,7 +204,7 @@ def test_balances_lapse_after_the_expiry_date_once_and_open_vouchers_keep_their_
 
 
 def test_lapse_runs_in_chunks(scheme: ProgramScheme, monkeypatch):
-    monkeypatch.setattr(services, "CHUNK", 2)
+    monkeypatch.setattr(daily, "CHUNK", 2)
     people = credited(5)
     ProgramScheme.objects.filter(pk=scheme.pk).update(balance_expiry_date=datetime.date(2026, 1, 1))
 
@@ -230,7 +226,7 @@ def test_a_purchase_after_the_lapse_is_refused_and_changes_nothing(
     assert balances_lapse_due() == 1
     before = snapshot()
 
-    with pytest.raises(services.BalanceExpired):
+    with pytest.raises(BalanceExpired):
         buy(Participant.objects.get(pk=person.pk), training)
 
     assert snapshot() == before

@@ -334,7 +334,7 @@ def test_the_status_page_links_to_my_trainings(client: Client):
 
 
 def test_an_expired_voucher_says_where_its_price_went(client: Client, toko: Partner):
-    from prakerja.orders.services import vouchers_expire_due
+    from prakerja.orders.daily import vouchers_expire_due
 
     (person,) = credited(1)
     signed_in(client, with_password(person))

@@ -16,7 +16,8 @@ from prakerja.common.errors import InsufficientBalance
 from prakerja.common.timeutil import WIB
 from prakerja.ledger.models import Transaction
 from prakerja.ledger.selectors import ledger_integrity_report
-from prakerja.orders import services
+from prakerja.orders import purchase
+from prakerja.orders.daily import vouchers_expire_due
 from prakerja.orders.errors import (
     BalanceExpired,
     OrderAlreadyOpen,
@@ -148,7 +149,7 @@ def test_once_the_voucher_expired_the_training_can_be_bought_again(toko: Partner
     (person,) = credited(1)
     training = active_training(toko, "barista", price=300_000)
     first = buy(person, training)
-    assert services.vouchers_expire_due(now=first.expires_at + datetime.timedelta(seconds=1)) == 1
+    assert vouchers_expire_due(now=first.expires_at + datetime.timedelta(seconds=1)) == 1
 
     again = buy(person, training)
 
@@ -273,7 +274,7 @@ def test_a_voucher_code_collision_draws_a_new_code(toko: Partner, monkeypatch):
     training = active_training(toko, "barista")
     taken = buy(one, training).voucher_code
     fresh = iter([taken, taken, "0000000000011"])
-    monkeypatch.setattr(services, "voucher_code_new", lambda: next(fresh))
+    monkeypatch.setattr(purchase, "voucher_code_new", lambda: next(fresh))
 
     order = buy(two, training)
 
@@ -287,7 +288,7 @@ def test_codes_that_keep_colliding_give_up_and_change_nothing(toko: Partner, mon
     one, two = credited(2)
     training = active_training(toko, "barista")
     taken = buy(one, training).voucher_code
-    monkeypatch.setattr(services, "voucher_code_new", lambda: taken)
+    monkeypatch.setattr(purchase, "voucher_code_new", lambda: taken)
     before = snapshot()
 
     with pytest.raises(IntegrityError):

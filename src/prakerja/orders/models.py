@@ -4,7 +4,7 @@
 An order's price moves in the ledger, never here: at purchase from the participant's training balance
 to the platform's pending payable; at redemption to the platform's payable; at expiry back to the
 balance; at settlement out of the program. The statuses below follow those moves and the platform's
-reports; orders/services.py holds the one transition table.
+reports; orders/rules.py holds the one transition table.
 """
 
 from django.db import models

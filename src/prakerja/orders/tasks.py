@@ -7,14 +7,14 @@ from celery import shared_task
 
 @shared_task(name="prakerja.orders.vouchers_expire_due", soft_time_limit=3600)
 def vouchers_expire_due_task() -> int:
-    from prakerja.orders.services import vouchers_expire_due
+    from prakerja.orders.daily import vouchers_expire_due
 
     return vouchers_expire_due()
 
 
 @shared_task(name="prakerja.orders.balances_lapse_due", soft_time_limit=3600)
 def balances_lapse_due_task() -> int:
-    from prakerja.orders.services import balances_lapse_due
+    from prakerja.orders.daily import balances_lapse_due
 
     return balances_lapse_due()
 

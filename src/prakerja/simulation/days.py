@@ -44,8 +44,8 @@ from prakerja.orders.bulk import (
     orders_purchase_bulk,
     vouchers_redeem_bulk,
 )
+from prakerja.orders.daily import vouchers_expire_due
 from prakerja.orders.models import Order, OrderStatus
-from prakerja.orders.services import vouchers_expire_due
 from prakerja.partners.models import Partner
 from prakerja.registration.exclusions import exclusion_list_import
 from prakerja.registration.models import Registrant
