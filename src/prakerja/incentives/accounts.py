@@ -1,6 +1,9 @@
 """Payment accounts: a participant links a virtual account or an e-wallet, the institution confirms
 it by account inquiry, and the participant is told what to fix when it does not.
 
+The services here are the one-item calls of accounts_bulk.py's set-based paths, which apply the
+rules (`account_number_kept` here, the rest in `_link_refusal` there) once for both.
+
 The inquiry is an HTTP call: it runs after the link is committed, never inside a transaction. An
 institution that does not answer leaves the account `checking`; `payment_accounts_check_due` asks
 again. An e-wallet is keyed by the phone number, so it must be the participant's registered number,
@@ -8,32 +11,23 @@ and a change of that number unlinks it (`payment_accounts_phone_changed`).
 """
 
 import datetime
-import logging
 import re
 
 from django.db import transaction
 from django.utils import timezone
 
-from prakerja.audit.services import audit_record
 from prakerja.common.actors import Actor
-from prakerja.common.crypto import decrypt
 from prakerja.common.errors import FieldsDisagree, ValidationFailed
-from prakerja.incentives.errors import InstitutionUnknown, ParticipantNotEntitled
-from prakerja.incentives.institutions import INSTITUTIONS, account_type_of
+from prakerja.common.refusals import Refused
 from prakerja.incentives.models import (
     CURRENT_ACCOUNT,
     AccountType,
     PaymentAccount,
     PaymentAccountStatus,
 )
-from prakerja.integrations.bank import BankError, bank_client
-from prakerja.partners.models import Partner, PartnerKind, PartnerStatus
-from prakerja.partners.outbox import event_publish
 from prakerja.registration.field_rules import PHONE_PATTERN
-from prakerja.registration.services import normalise_phone
-from prakerja.waves.models import Participant, ParticipantStatus
-
-logger = logging.getLogger(__name__)
+from prakerja.registration.rules import normalise_phone
+from prakerja.waves.models import Participant
 
 # What an account number looks like, whatever the institution: a virtual account's 8 to 20 digits
 # or a mobile number (0812…, 62812…, +62 812…), with a space or a hyphen allowed between digits.
@@ -57,16 +51,7 @@ class PhoneNotRegistered(ValidationFailed):
     message_en = "An e-wallet can only be linked with your registered mobile number."
 
 
-def _institution(code: str) -> Partner:
-    partner = Partner.objects.filter(
-        code=code, kind=PartnerKind.INSTITUTION, status=PartnerStatus.ACTIVE
-    ).first()
-    if partner is None or code not in INSTITUTIONS:
-        raise InstitutionUnknown(details={"institution": code})
-    return partner
-
-
-def _account_number(participant: Participant, account_type: str, raw: str) -> str:
+def account_number_kept(participant: Participant, account_type: str, raw: str) -> str:
     """The number as kept. The code names what the institution takes (ACCOUNT_NUMBER_INVALID for
     a virtual account, PHONE_INVALID for an e-wallet); VALIDATION_FAILED when the number is no
     account number at all (ACCOUNT_NUMBER_PATTERN), FIELDS_DISAGREE when it is one of the other
@@ -97,126 +82,65 @@ def payment_account_link(
     """Link an account in place of the current one (which is unlinked), then check it with the
     institution. Returns the account as the check left it (`checking` if the institution did not
     answer). Errors: INSTITUTION_UNKNOWN, VALIDATION_FAILED and FIELDS_DISAGREE (account_number,
-    see _account_number), PHONE_NOT_REGISTERED, MEMBERSHIP_NOT_ACTIVE."""
-    institution = _institution(institution_code)
-    account_type = account_type_of(institution.code)
-    number = _account_number(participant, account_type, account_number)
+    see account_number_kept), PHONE_NOT_REGISTERED, MEMBERSHIP_NOT_ACTIVE. The one-item case of
+    `payment_accounts_link_bulk`, so the two cannot drift apart."""
+    from prakerja.incentives.accounts_bulk import payment_accounts_link_bulk
+
     with transaction.atomic():
-        locked = Participant.objects.select_for_update().get(pk=participant.pk)
-        if locked.status != ParticipantStatus.ACTIVE:
-            raise ParticipantNotEntitled(details={"status": locked.status})
-        for current in PaymentAccount.objects.select_for_update().filter(
-            participant=locked, status__in=CURRENT_ACCOUNT
-        ):
-            _unlink(current, reason="REPLACED", actor=actor)
-        account = PaymentAccount.objects.create(
-            participant=locked,
-            institution=institution,
-            account_type=account_type,
-            account_number=number,
+        (answer,) = payment_accounts_link_bulk(
+            links=[(participant.pk, institution_code, account_number)], actor=actor
         )
-        audit_record(
-            actor=actor,
-            event_type="payment_account.linked",
-            subject=account,
-            details={"institution": institution.code, "account_type": account_type},
-        )
-    return payment_account_check(account=account)
-
-
-def _unlink(account: PaymentAccount, *, reason: str, actor: Actor) -> None:
-    account.status = PaymentAccountStatus.UNLINKED
-    account.reason_code = reason
-    account.ended_at = timezone.now()
-    account.save(update_fields=["status", "reason_code", "ended_at"])
-    event_publish(
-        partner_id=account.institution_id,
-        event_type="account.unlinked",
-        subject=f"account-{account.pk}",
-        data={
-            "account_type": account.account_type,
-            "account_number": account.account_number,
-            "reason": reason,
-        },
-    )
-    audit_record(
-        actor=actor,
-        event_type="payment_account.unlinked",
-        subject=account,
-        details={"reason": reason},
-    )
+    if isinstance(answer, Refused):
+        raise answer.error
+    account = PaymentAccount.objects.select_related("institution", "participant__registrant")
+    return payment_account_check(account=account.get(pk=answer))
 
 
 def payment_account_check(*, account: PaymentAccount) -> PaymentAccount:
     """Ask the institution about an account being checked and record its answer: verified when
     the holder's NIK matches, the account is active and (an e-wallet) upgraded; else rejected with
-    the reason. An institution that does not answer leaves it `checking`."""
+    the reason. An institution that does not answer leaves it `checking`. The one-item case of
+    `payment_accounts_check_bulk`; the inquiry runs outside any transaction."""
+    from prakerja.incentives.accounts_bulk import payment_accounts_check_bulk
+
     if account.status != PaymentAccountStatus.CHECKING:
         return account
-    registrant = account.participant.registrant
-    try:
-        answer = bank_client(account.institution.code).account_inquiry(
-            account.account_type, account.account_number, decrypt(registrant.nik_encrypted)
-        )
-    except BankError as error:
-        logger.info("account %s: inquiry not answered (%s); asked again later", account.pk, error)
-        return account
-    from prakerja.incentives.entitlements import entitlements_after_account_verified
-
-    with transaction.atomic():
-        locked = PaymentAccount.objects.select_for_update().get(pk=account.pk)
-        if locked.status != PaymentAccountStatus.CHECKING:
-            return locked  # unlinked or replaced while the institution was asked
-        reason = answer.reason_code
-        locked.status = PaymentAccountStatus.REJECTED if reason else PaymentAccountStatus.VERIFIED
-        locked.reason_code = reason or ""
-        locked.holder_name = answer.holder_name or ""
-        locked.kyc_level = answer.kyc_level or ""
-        locked.checked_at = timezone.now()
-        if reason:
-            locked.ended_at = locked.checked_at
-        locked.save()
-        audit_record(
-            actor=Actor.system("account-inquiry"),
-            event_type=f"payment_account.{locked.status}",
-            subject=locked,
-            details={"reason_code": locked.reason_code, "kyc_level": locked.kyc_level},
-        )
-        if not reason:
-            entitlements_after_account_verified(participant_id=locked.participant_id)
-    return locked
+    payment_accounts_check_bulk(account_ids=[account.pk], workers=1)
+    return PaymentAccount.objects.get(pk=account.pk)
 
 
 def payment_accounts_check_due() -> int:
     """Ask again about accounts whose inquiry was not answered (hourly-safe, idempotent)."""
+    from prakerja.incentives.accounts_bulk import payment_accounts_check_bulk
+
     due = PaymentAccount.objects.filter(
         status=PaymentAccountStatus.CHECKING, created_at__lt=timezone.now() - RECHECK_AFTER
-    ).select_related("institution", "participant__registrant")
-    checked = 0
-    for account in due.iterator(chunk_size=500):
-        checked += payment_account_check(account=account).status != PaymentAccountStatus.CHECKING
-    return checked
+    ).values_list("pk", flat=True)
+    return payment_accounts_check_bulk(account_ids=list(due))
 
 
 def payment_accounts_phone_changed(*, registrant_id: int, actor: Actor) -> int:
     """The participant's phone number changed: unlink the e-wallets keyed by it (the institution is
     told: account.unlinked) and hold the unpaid entitlements with PHONE_CHANGED until an account
     is linked again. Runs in the caller's transaction. Returns the accounts unlinked."""
+    from prakerja.incentives.accounts_bulk import payment_accounts_unlink
     from prakerja.incentives.entitlements import entitlements_hold
 
     participant = Participant.objects.filter(registrant_id=registrant_id).first()
     if participant is None:
         return 0
     wallets = list(
-        PaymentAccount.objects.select_for_update().filter(
+        PaymentAccount.objects.select_for_update()
+        .filter(
             participant=participant,
             status__in=CURRENT_ACCOUNT,
             account_type=AccountType.E_WALLET,
         )
+        .order_by("pk")
+        .values("pk", "institution_id", "account_type", "account_number")
     )
-    for wallet in wallets:
-        _unlink(wallet, reason="PHONE_CHANGED", actor=actor)
     if wallets:
+        payment_accounts_unlink(accounts=wallets, reason="PHONE_CHANGED", actor=actor)
         entitlements_hold(participant_ids=[participant.pk], reason="PHONE_CHANGED")
     return len(wallets)
 

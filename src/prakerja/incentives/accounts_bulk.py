@@ -1,41 +1,43 @@
-"""Bulk entry points of payment accounts, for batch work (the national simulation links ~20.000
-accounts at scale 0.01): links a chunk at a time, set-based, and account inquiries many at once.
+"""Payment accounts for many items at once: the one implementation of linking an account and of
+recording an account inquiry. `payment_account_link` and `payment_account_check`
+(incentives/accounts.py) are their one-item calls; batch work (the national simulation links
+~20.000 accounts at scale 0.01) sends chunks.
 
-They apply the rules of incentives/accounts.py: `payment_accounts_link_bulk` refuses what
-`payment_account_link` refuses, with the same codes and details, unlinks the current account
-(REPLACED, with its `account.unlinked` event) and writes the same audit events; it does not ask
-the institution. `payment_accounts_check_bulk` asks the institutions about accounts being checked,
-concurrently and outside any transaction (each inquiry is an HTTP call), then records the answers
-set-based as `payment_account_check` records them, and for the verified ones releases the account
-holds and grants the incentives (`entitlements_after_accounts_verified`).
+`payment_accounts_link_bulk` refuses by `_link_refusal` (with accounts.account_number_kept), unlinks
+the current account (REPLACED, with its `account.unlinked` event) and writes the audit events; it
+does not ask the institution. `payment_accounts_check_bulk` asks the institutions about accounts
+being checked, concurrently and outside any transaction (each inquiry is an HTTP call), then records
+the answers set-based, and for the verified ones releases the account holds and grants the
+incentives (`entitlements_after_accounts_verified`). `payment_accounts_unlink` is the one unlink
+(a replaced account, a phone change).
 
-What differs from a per-item call, on purpose: one `actor` per call; a chunk's rows and audit
-events carry the chunk's time; a participant id that does not exist is refused as NOT_FOUND (the
-per-item service is given a participant object and cannot meet one). Each chunk is one
-transaction; a refused item changes nothing and does not refuse the chunk.
+One `actor` per call; a chunk's rows and audit events carry the chunk's time; a participant id that
+does not exist is refused as NOT_FOUND (the per-item service is given a participant object and
+cannot meet one). Each chunk is one transaction; a refused item changes nothing and does not refuse
+the chunk.
 """
 
 import datetime
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
 
-from prakerja.audit.models import AuditEvent
+from prakerja.audit.services import AuditNew, audit_record_many
 from prakerja.common.actors import Actor
-from prakerja.common.bulk_sql import db_time, json_rows
+from prakerja.common.bulk_sql import among, db_time, json_rows
 from prakerja.common.crypto import decrypt
 from prakerja.common.errors import ApplicationError, NotFound, ValidationFailed
-from prakerja.incentives.accounts import _account_number
+from prakerja.common.refusals import Refused
+from prakerja.incentives.accounts import account_number_kept
 from prakerja.incentives.entitlements import entitlements_after_accounts_verified
 from prakerja.incentives.errors import InstitutionUnknown, ParticipantNotEntitled
 from prakerja.incentives.institutions import INSTITUTIONS, account_type_of
 from prakerja.incentives.models import CURRENT_ACCOUNT, PaymentAccount, PaymentAccountStatus
 from prakerja.integrations.bank import AccountInquiry, BankClient, BankError, bank_client
-from prakerja.orders.bulk import Refused
 from prakerja.partners.models import Partner, PartnerKind, PartnerStatus
 from prakerja.partners.outbox import events_publish_many
 from prakerja.waves.models import Participant, ParticipantStatus
@@ -45,7 +47,6 @@ logger = logging.getLogger(__name__)
 CHUNK_MAX = 1_000  # items per transaction: the chunk's participants and accounts stay locked
 
 ACCOUNTS = PaymentAccount._meta.db_table
-AUDIT = AuditEvent._meta.db_table
 SUBJECT = PaymentAccount._meta.label_lower
 
 Link = tuple[int, str, str]  # participant id, institution code, account number as typed
@@ -114,14 +115,11 @@ def _link_chunk(links: list[Link], offset: int, actor: Actor) -> list[int | Refu
             rounds.append([])
         rounds[turn].append((index, person, partner, account_type, number))
 
-    audit: dict[int, list[list[Any]]] = {}  # item index -> its audit events, in order
+    audit: dict[int, list[AuditNew]] = {}  # item index -> its audit events, in order
     unlinked_events: list[tuple[int, str, dict[str, Any]]] = []
     for accepted in rounds:
         replaced = [current[p.pk] for _, p, _, _, _ in accepted if p.pk in current]
-        if replaced:
-            PaymentAccount.objects.filter(pk__in=[row["pk"] for row in replaced]).update(
-                status=PaymentAccountStatus.UNLINKED, reason_code="REPLACED", ended_at=now
-            )
+        _unlink_write([row["pk"] for row in replaced], "REPLACED", now)
         new_ids = _accounts_insert(
             [(p.pk, partner.pk, kind, number) for _, p, partner, kind, number in accepted], now
         )
@@ -129,25 +127,18 @@ def _link_chunk(links: list[Link], offset: int, actor: Actor) -> list[int | Refu
             events = audit.setdefault(index, [])
             old = current.get(person.pk)
             if old is not None:
-                unlinked_events.append(
-                    (
-                        old["institution_id"],
-                        f"account-{old['pk']}",
-                        {
-                            "account_type": old["account_type"],
-                            "account_number": old["account_number"],
-                            "reason": "REPLACED",
-                        },
-                    )
-                )
-                events.append([str(old["pk"]), "payment_account.unlinked", {"reason": "REPLACED"}])
+                outbox, audited = _unlink_news(old, "REPLACED", actor)
+                unlinked_events.append(outbox)
+                events.append(audited)
             pk = new_ids[person.pk]
             events.append(
-                [
-                    str(pk),
+                AuditNew(
+                    actor,
                     "payment_account.linked",
+                    SUBJECT,
+                    str(pk),
                     {"institution": partner.code, "account_type": account_type},
-                ]
+                )
             )
             answers[index] = pk
             current[person.pk] = {
@@ -158,9 +149,54 @@ def _link_chunk(links: list[Link], offset: int, actor: Actor) -> list[int | Refu
                 "account_number": number,
             }
     events_publish_many(event_type="account.unlinked", events=unlinked_events, now=now)
-    _audit_insert(actor, now, [event for index in sorted(audit) for event in audit[index]])
+    audit_record_many(
+        occurred_at=now, events=[event for index in sorted(audit) for event in audit[index]]
+    )
     assert all(answer is not None for answer in answers)
     return answers  # type: ignore[return-value]
+
+
+def payment_accounts_unlink(
+    *, accounts: Sequence[Mapping[str, Any]], reason: str, actor: Actor
+) -> int:
+    """Unlink current accounts (rows with pk, institution_id, account_type, account_number, locked
+    by the caller, in its transaction) with `reason`: each ends now, its institution is told
+    (`account.unlinked`) and the change audited. Returns how many."""
+    now = timezone.now()
+    _unlink_write([row["pk"] for row in accounts], reason, now)
+    news = [_unlink_news(row, reason, actor) for row in accounts]
+    events_publish_many(
+        event_type="account.unlinked", events=[outbox for outbox, _ in news], now=now
+    )
+    audit_record_many(occurred_at=now, events=[audited for _, audited in news])
+    return len(accounts)
+
+
+def _unlink_write(account_ids: list[int], reason: str, now: datetime.datetime) -> None:
+    if account_ids:
+        PaymentAccount.objects.filter(pk__in=among(account_ids)).update(
+            status=PaymentAccountStatus.UNLINKED, reason_code=reason, ended_at=now
+        )
+
+
+def _unlink_news(
+    row: Mapping[str, Any], reason: str, actor: Actor
+) -> tuple[tuple[int, str, dict[str, Any]], AuditNew]:
+    """What an unlinked account tells: its institution's `account.unlinked` event and the audit
+    event."""
+    outbox = (
+        row["institution_id"],
+        f"account-{row['pk']}",
+        {
+            "account_type": row["account_type"],
+            "account_number": row["account_number"],
+            "reason": reason,
+        },
+    )
+    audited = AuditNew(
+        actor, "payment_account.unlinked", SUBJECT, str(row["pk"]), {"reason": reason}
+    )
+    return outbox, audited
 
 
 def _link_refusal(
@@ -178,7 +214,7 @@ def _link_refusal(
         return InstitutionUnknown(details={"institution": code})
     account_type = account_type_of(code)
     try:
-        number = _account_number(person, account_type, raw_number)
+        number = account_number_kept(person, account_type, raw_number)
     except ValidationFailed as error:
         return error
     if person.status != ParticipantStatus.ACTIVE:
@@ -209,23 +245,6 @@ def _accounts_insert(
             [PaymentAccountStatus.CHECKING, db_time(now), *param],
         )
         return {participant_id: pk for pk, participant_id in cursor.fetchall()}
-
-
-def _audit_insert(actor: Actor, now: datetime.datetime, events: list[list[Any]]) -> None:
-    """Audit events of accounts (subject id, type, details), as audit_record writes them, in one
-    INSERT."""
-    if not events:
-        return
-    table, param = json_rows(
-        (("subject_id", "text"), ("event_type", "text"), ("details", "jsonb")), events
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {AUDIT} (occurred_at, actor_kind, actor_id, actor_label, event_type, "  # noqa: S608
-            "subject_type, subject_id, details) "
-            f"SELECT %s, %s, %s, %s, r.event_type, %s, r.subject_id, r.details FROM {table} AS r",
-            [db_time(now), actor.kind, actor.id, actor.label, SUBJECT, *param],
-        )
 
 
 # --- inquiries -------------------------------------------------------------------------------------
@@ -269,8 +288,11 @@ def _check_chunk(account_ids: list[int], workers: int) -> int:
         (pk, clients[code], account_type, number, decrypt(nik))
         for pk, code, account_type, number, nik in accounts
     ]
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(asks)))) as pool:
-        answers = list(pool.map(_inquire, asks))
+    if len(asks) == 1:  # a web request's one account: no thread to start
+        answers = [_inquire(asks[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(asks)))) as pool:
+            answers = list(pool.map(_inquire, asks))
     answered = {pk: answer for (pk, *_), answer in zip(asks, answers, strict=True) if answer}
     if not answered:
         return 0
@@ -284,23 +306,28 @@ def _check_chunk(account_ids: list[int], workers: int) -> int:
         )
         if not still:
             return 0
-        rows, events, verified = [], [], []
+        inquirer = Actor.system("account-inquiry")
+        rows: list[list[Any]] = []
+        events: list[AuditNew] = []
+        verified: list[int] = []
         for pk in sorted(still):
             answer = answered[pk]
             reason = answer.reason_code or ""
             status = PaymentAccountStatus.REJECTED if reason else PaymentAccountStatus.VERIFIED
             rows.append([pk, status, reason, answer.holder_name or "", answer.kyc_level or ""])
             events.append(
-                [
-                    str(pk),
+                AuditNew(
+                    inquirer,
                     f"payment_account.{status}",
+                    SUBJECT,
+                    str(pk),
                     {"reason_code": reason, "kyc_level": answer.kyc_level or ""},
-                ]
+                )
             )
             if not reason:
                 verified.append(still[pk])
         _outcomes_write(rows, now)
-        _audit_insert(Actor.system("account-inquiry"), now, events)
+        audit_record_many(occurred_at=now, events=events)
         entitlements_after_accounts_verified(participant_ids=verified)
     return len(rows)
 

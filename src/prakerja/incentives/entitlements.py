@@ -15,18 +15,16 @@ the program pays nothing on it meanwhile, and a new account does not release it.
 
 import calendar
 import datetime
-import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from prakerja.audit.models import AuditEvent
+from prakerja.audit.services import AuditNew, audit_record_many
 from prakerja.common.actors import Actor
-from prakerja.common.bulk_sql import db_time, json_rows
+from prakerja.common.bulk_sql import among, db_time, json_rows
 from prakerja.common.timeutil import WIB
 from prakerja.incentives.models import (
     ACCOUNT_REASONS,
@@ -50,7 +48,7 @@ from prakerja.waves.models import Participant, ParticipantStatus
 GRANT_CHUNK = 1_000  # participants per statement set (and per transaction of the bulk grant)
 
 _ENTITLEMENTS = Entitlement._meta.db_table
-_AUDIT = AuditEvent._meta.db_table
+GRANTED_SUBJECT = Participant._meta.label_lower
 
 
 def months_after(day: datetime.date, months: int) -> datetime.date:
@@ -74,14 +72,6 @@ def participant_has_reviewed_completion(participant_id: int) -> bool:
         .filter(Exists(Review.objects.filter(order=OuterRef("pk"))))
         .exists()
     )
-
-
-def participant_is_entitled(participant_id: int) -> bool:
-    """A reviewed, completed training with a certificate, and a verified account."""
-    verified = PaymentAccount.objects.filter(
-        participant_id=participant_id, status=PaymentAccountStatus.VERIFIED
-    )
-    return participant_has_reviewed_completion(participant_id) and verified.exists()
 
 
 def entitlements_grant(*, participant_id: int, actor: Actor) -> list[Entitlement]:
@@ -171,7 +161,7 @@ def _grant_chunk(participant_ids: list[int], actor: Actor) -> set[int]:
     for _, owner, _, amount in inserted:
         granted.setdefault(owner, []).append(amount)
     holds = {participant_id: hold for participant_id, _, _, hold in entitled}
-    events = []
+    events: list[AuditNew] = []
     for participant_id, amounts in sorted(granted.items()):
         details: dict[str, Any] = {
             "incentives": len(amounts),
@@ -180,8 +170,10 @@ def _grant_chunk(participant_ids: list[int], actor: Actor) -> set[int]:
         }
         if holds[participant_id]:
             details["hold_reason"] = holds[participant_id]
-        events.append([str(participant_id), details])
-    _audit_granted(actor, stamp, events)
+        events.append(
+            AuditNew(actor, "entitlements.granted", GRANTED_SUBJECT, str(participant_id), details)
+        )
+    audit_record_many(occurred_at=now, events=events)
     return set(granted)
 
 
@@ -193,7 +185,7 @@ def _entitled(participant_ids: list[int]) -> list[tuple[int, int, int, str]]:
     looked."""
     reviewed = _reviewed_completions()
     rows = (
-        Participant.objects.filter(pk__in=_among(participant_ids), status=ParticipantStatus.ACTIVE)
+        Participant.objects.filter(pk__in=among(participant_ids), status=ParticipantStatus.ACTIVE)
         .filter(Exists(reviewed))
         .filter(
             Exists(
@@ -243,38 +235,6 @@ def _doubt(fast: bool, identical: bool) -> str:
     return ""
 
 
-def _audit_granted(actor: Actor, stamp: str, events: list[list[Any]]) -> None:
-    """One `entitlements.granted` event per participant, as audit_record writes it, in one
-    INSERT."""
-    table, param = json_rows((("subject_id", "text"), ("details", "jsonb")), events)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_AUDIT} (occurred_at, actor_kind, actor_id, actor_label, event_type, "  # noqa: S608
-            "subject_type, subject_id, details) "
-            f"SELECT %s, %s, %s, %s, %s, %s, r.subject_id, r.details FROM {table} AS r",
-            [
-                stamp,
-                actor.kind,
-                actor.id,
-                actor.label,
-                "entitlements.granted",
-                Participant._meta.label_lower,
-                *param,
-            ],
-        )
-
-
-def _among(values: list[int]) -> RawSQL:
-    """The chunk's ids for `pk__in=` as one JSON parameter: PostgreSQL then looks each up by index
-    (a literal list of 1.000 values may make its planner scan the table)."""
-    if connection.vendor == "postgresql":
-        return RawSQL(
-            "SELECT value::bigint FROM json_array_elements_text(%s::json) AS v(value)",
-            [json.dumps(values)],
-        )
-    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(values)])
-
-
 def entitlements_accrue(entitlements: Iterable[Entitlement], *, actor: Actor) -> None:
     """Budget → the participant's incentive payable, one ledger transaction per entitlement
     (key `entitlement:{id}`: accrued once however often this runs)."""
@@ -319,15 +279,13 @@ def entitlements_release(*, participant_ids: Iterable[int], reasons: Iterable[st
 
 
 def entitlements_after_account_verified(*, participant_id: int) -> None:
-    """A verified account fixes every account problem: release those holds, and grant the
-    incentives if this was the last condition missing."""
-    entitlements_release(participant_ids=[participant_id], reasons=ACCOUNT_REASONS)
-    entitlements_grant(participant_id=participant_id, actor=Actor.system("entitlements"))
+    """The one-participant case of `entitlements_after_accounts_verified`."""
+    entitlements_after_accounts_verified(participant_ids=[participant_id])
 
 
 def entitlements_after_accounts_verified(*, participant_ids: Sequence[int]) -> int:
-    """`entitlements_after_account_verified` for many participants, set-based: the account
-    holds released, then the incentives granted to those for whom this was the last condition.
+    """Verified accounts fix every account problem of their participants: the account holds
+    released, then the incentives granted to those for whom this was the last condition.
     Returns how many were granted."""
     if not participant_ids:
         return 0
