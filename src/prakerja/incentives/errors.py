@@ -45,12 +45,6 @@ class RunExists(Conflict):
     message_en = "A disbursement run for {run_date} already exists."
 
 
-class RunNotFound(NotFound):
-    code = "RUN_NOT_FOUND"
-    message_id = "Proses pembayaran tidak ditemukan."
-    message_en = "Disbursement run not found."
-
-
 class RunNotPrepared(Conflict):
     code = "RUN_NOT_PREPARED"
     message_id = "Proses pembayaran ini tidak sedang menunggu persetujuan (status: {status})."
