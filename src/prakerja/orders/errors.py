@@ -127,12 +127,3 @@ class ProgressBackwards(Conflict):
     code = "PROGRESS_BACKWARDS"
     message_id = "Kemajuan tidak boleh mundur: tercatat {percent}% dan {sessions} sesi."
     message_en = "Progress never goes backwards: {percent}% and {sessions} sessions are recorded."
-
-
-class OrderTransitionRefused(Conflict):
-    """A change of status the transition table does not allow (a guard: the services check the
-    status first and answer with the codes above)."""
-
-    code = "ORDER_TRANSITION_REFUSED"
-    message_id = "Pesanan berstatus {current} tidak dapat diubah menjadi {target}."
-    message_en = "An order that is {current} cannot become {target}."
