@@ -1,12 +1,11 @@
 """`GET /api/v1/trainings`: the catalog search of the participant API (catalog.search has the
 rules). Public; with a participant's bearer token the distance is measured from the person's home
-regency unless `home_regency` is given. `GET /api/v1/trainings/{id}/reviews`: a training's reviews
-(orders.reviews), public too.
+regency unless `home_regency` is given. (A training's reviews, `GET /api/v1/trainings/{id}/reviews`,
+are the orders app's: orders/participant_api.py.)
 
 Every parameter is checked alone, by the rule the OpenAPI document states (portal.api_params):
 none depends on another, so no combination of valid parameters is refused."""
 
-import datetime
 from typing import Annotated, Any
 
 from django.http import HttpRequest
@@ -25,18 +24,14 @@ from prakerja.catalog.search import (
     trainings_search,
 )
 from prakerja.common.api_types import OneLine
-from prakerja.orders.reviews import PER_PAGE_DEFAULT as REVIEWS_PER_PAGE
-from prakerja.orders.reviews import PER_PAGE_MAX as REVIEWS_PER_PAGE_MAX
-from prakerja.orders.reviews import reviews_of_training
-from prakerja.portal.api import ErrorBody
-from prakerja.portal.api_params import BIGINT_MAX, ChoiceText, IntegerText, without_default
+from prakerja.portal.api import ErrorBody, Unauthenticated
+from prakerja.portal.api_params import ChoiceText, IntegerText, without_default
+from prakerja.registration.api_tokens import BearerToken
 
 router = Router(tags=["catalog"])
 
 QUERY_MAX = 200  # a search box's words: only the first few words are used (search.query_words)
 PRICE_MAX = 999_999_999_999_999  # far above any price; what the query string could ever say
-# Pages of reviews: enough for a training reviewed by every participant of the program.
-REVIEW_PAGES_MAX = 10**6
 
 Page = Annotated[int, IntegerText(minimum=1, maximum=COUNT_CAP, code="PAGE_INVALID")]
 PerPage = Annotated[int, IntegerText(minimum=1, maximum=PER_PAGE_MAX, code="PAGE_INVALID")]
@@ -47,11 +42,6 @@ DeliveryChoice = Annotated[str | None, ChoiceText(Delivery.values)]
 SortChoice = Annotated[str, ChoiceText(SORTS)]
 Province = Annotated[str | None, ChoiceText(province_codes(), code="REGION_UNKNOWN")]
 Regency = Annotated[str | None, ChoiceText(home_regency_codes(), code="REGION_UNKNOWN")]
-TrainingId = Annotated[int, IntegerText(minimum=1, maximum=BIGINT_MAX)]
-ReviewPage = Annotated[int, IntegerText(minimum=1, maximum=REVIEW_PAGES_MAX, code="PAGE_INVALID")]
-ReviewPerPage = Annotated[
-    int, IntegerText(minimum=1, maximum=REVIEWS_PER_PAGE_MAX, code="PAGE_INVALID")
-]
 # Catalog search, optional bearer token: anyone may search; a token only says where home is.
 OPTIONAL_TOKEN: dict[str, Any] = {"security": [{}, {"BearerToken": []}]}
 
@@ -197,77 +187,12 @@ def trainings(request: HttpRequest, params: Query[TrainingQuery]) -> dict[str, A
     }
 
 
-class TrainingReviewOut(Schema):
-    stars: int = Field(description="1 to 5.")
-    text: str
-    author: str = Field(description='The first letter of the writer\'s name, e.g. "S.".')
-    created_at: datetime.datetime = Field(description="When it was written (UTC).")
-    edited: bool = Field(description="Changed after it was written (allowed for a few days).")
-
-
-class TrainingReviewPageOut(Schema):
-    training_id: int
-    rating: float | None = Field(
-        description="Bayesian average (1–5, two decimals) as in the search, or null while the "
-        "training has fewer reviews than `rating_min_reviews`."
-    )
-    rating_count: int
-    rating_min_reviews: int
-    items: list[TrainingReviewOut]
-    total: int
-    page: int
-    pages: int
-    per_page: int
-
-
-@router.get(
-    "/{training_id}/reviews",
-    response={200: TrainingReviewPageOut, 404: ErrorBody, 422: ErrorBody},
-    summary="A training's reviews",
-    operation_id="training_reviews",
-)
-def training_reviews(
-    request: HttpRequest,
-    training_id: TrainingId,
-    page: ReviewPage = 1,
-    per_page: ReviewPerPage = REVIEWS_PER_PAGE,
-) -> dict[str, Any]:
-    """Reviews of an active training, newest first, by participants who completed it: stars,
-    text and only the first letter of the writer's name. A page past the last is empty. Errors:
-    404 NOT_FOUND for a training that is not in the catalog; 422 VALIDATION_FAILED naming a
-    parameter that breaks its schema (`training_id`: INTEGER_REQUIRED or OUT_OF_RANGE; `page`,
-    `per_page`: PAGE_INVALID)."""
-    found = reviews_of_training(training_id, page=page, per_page=per_page)
-    return {
-        "training_id": found.training_id,
-        "rating": round(found.rating, 2) if found.rating is not None else None,
-        "rating_count": found.rating_count,
-        "rating_min_reviews": found.rating_min_reviews,
-        "items": [
-            {
-                "stars": r.stars,
-                "text": r.text,
-                "author": r.initial,
-                "created_at": r.created_at.astimezone(datetime.UTC),
-                "edited": r.edited,
-            }
-            for r in found.items
-        ],
-        "total": found.total,
-        "page": found.page,
-        "pages": found.pages,
-        "per_page": found.per_page,
-    }
-
-
 def _home_of_caller(request: HttpRequest) -> str:
     """The regency of the participant whose bearer token came with the call, if any and if
     distances can be measured from it."""
     header = request.headers.get("Authorization", "")
     if not header:
         return ""
-    from prakerja.portal.api import BearerToken, Unauthenticated
-
     token = header.removeprefix("Bearer ").strip()
     registrant = (
         BearerToken().authenticate(request, token) if header.startswith("Bearer ") else None

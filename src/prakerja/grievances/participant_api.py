@@ -22,9 +22,9 @@ from prakerja.grievances.selectors import (
     complaints_for_registrant,
 )
 from prakerja.grievances.views import next_step, status_label
-from prakerja.portal.api import ErrorBody
+from prakerja.portal.api import ErrorBody, utc
 from prakerja.portal.api_params import BIGINT_MAX, ChoiceText, IntegerText
-from prakerja.registration.models import Registrant
+from prakerja.registration.api_tokens import me
 
 router = Router(tags=["complaints"])
 
@@ -84,10 +84,6 @@ class ComplaintDetailOut(ComplaintOut):
     steps: list[ComplaintStepOut]
 
 
-def _utc(moment: datetime.datetime | None) -> datetime.datetime | None:
-    return moment.astimezone(datetime.UTC) if moment else None
-
-
 def _complaint(complaint: Complaint) -> dict[str, Any]:
     return {
         "id": complaint.pk,
@@ -102,17 +98,11 @@ def _complaint(complaint: Complaint) -> dict[str, Any]:
         "resolution": complaint.resolution,
         "reject_reason": complaint.reject_reason,
         "duplicate_of": complaint.duplicate_of_id,
-        "filed_at": _utc(complaint.filed_at),
-        "first_response_due_at": _utc(complaint.first_response_due_at),
-        "resolution_due_at": _utc(complaint.resolution_due_at),
-        "closed_at": _utc(complaint.closed_at),
+        "filed_at": utc(complaint.filed_at),
+        "first_response_due_at": utc(complaint.first_response_due_at),
+        "resolution_due_at": utc(complaint.resolution_due_at),
+        "closed_at": utc(complaint.closed_at),
     }
-
-
-def _me(request: HttpRequest) -> Registrant:
-    registrant = request.auth  # type: ignore[attr-defined]
-    assert isinstance(registrant, Registrant)
-    return registrant
 
 
 @router.get(
@@ -123,7 +113,7 @@ def _me(request: HttpRequest) -> Registrant:
 )
 def complaints(request: HttpRequest) -> list[dict[str, Any]]:
     """The participant's complaints, newest first. Errors: 401 UNAUTHENTICATED."""
-    return [_complaint(c) for c in complaints_for_registrant(_me(request).pk)]
+    return [_complaint(c) for c in complaints_for_registrant(me(request).pk)]
 
 
 @router.get(
@@ -135,10 +125,10 @@ def complaints(request: HttpRequest) -> list[dict[str, Any]]:
 def complaint(request: HttpRequest, complaint_id: ComplaintId) -> dict[str, Any]:
     """One complaint with its steps. Errors: 401 UNAUTHENTICATED; 404 COMPLAINT_NOT_FOUND (also
     for another person's); 422 VALIDATION_FAILED for an id that is not a positive integer."""
-    found = complaint_of_registrant(_me(request).pk, complaint_id)
+    found = complaint_of_registrant(me(request).pk, complaint_id)
     return {
         **_complaint(found),
-        "steps": [{"kind": e.kind, "at": _utc(e.at)} for e in complaint_events(found.pk)],
+        "steps": [{"kind": e.kind, "at": utc(e.at)} for e in complaint_events(found.pk)],
     }
 
 
@@ -168,7 +158,7 @@ def complaint_file(
     REQUEST_TOO_LARGE (a body above the server's limit); 422 VALIDATION_FAILED naming a field that
     breaks the schema, COMPLAINT_ATTACHMENT_INVALID (details.attachment: ATTACHMENT_EMPTY,
     ATTACHMENT_TOO_LARGE); 429 RATE_LIMITED (10 complaints a day)."""
-    registrant = _me(request)
+    registrant = me(request)
     filed = services.complaint_file(
         registrant=registrant,
         category=category,

@@ -25,8 +25,9 @@ from prakerja.incentives.selectors import (
     survey_entitlement,
 )
 from prakerja.incentives.surveys import SURVEY_CODE_PATTERN, survey_submit
-from prakerja.portal.api import ErrorBody
+from prakerja.portal.api import ErrorBody, NotAParticipant, utc
 from prakerja.portal.api_params import IntegerText
+from prakerja.registration.api_tokens import me
 from prakerja.registration.models import Registrant
 from prakerja.waves.models import Participant
 
@@ -172,10 +173,6 @@ class SurveyOut(Schema):
     )
 
 
-def _utc(moment: datetime.datetime | None) -> datetime.datetime | None:
-    return moment.astimezone(datetime.UTC) if moment is not None else None
-
-
 def _reason(reason: Reason | None) -> dict[str, str] | None:
     if reason is None:
         return None
@@ -194,8 +191,8 @@ def _account(account: PaymentAccount) -> dict[str, Any]:
         "status": account.status,
         "reason": _reason(reason),
         "holder_name": account.holder_name,
-        "linked_at": _utc(account.created_at),
-        "checked_at": _utc(account.checked_at),
+        "linked_at": utc(account.created_at),
+        "checked_at": utc(account.checked_at),
     }
 
 
@@ -209,7 +206,7 @@ def _entitlement(
         "due_on": entitlement.due_on,
         "status": entitlement.status,
         "hold": _reason(hold),
-        "paid_at": _utc(entitlement.paid_at),
+        "paid_at": utc(entitlement.paid_at),
         "transfer_in_progress": in_flight,
     }
 
@@ -223,7 +220,7 @@ def _incentives(shown: ParticipantIncentives) -> dict[str, Any]:
         ],
         "surveys_open": shown.surveys_open,
         "surveys_submitted": [
-            {"sequence": s.sequence, "submitted_at": _utc(s.submitted_at)}
+            {"sequence": s.sequence, "submitted_at": utc(s.submitted_at)}
             for s in shown.surveys_submitted
         ],
         "survey_questions": shown.participant.scheme.survey_questions,
@@ -232,12 +229,9 @@ def _incentives(shown: ParticipantIncentives) -> dict[str, Any]:
 
 
 def _me(request: HttpRequest) -> tuple[Registrant, Participant]:
-    registrant = request.auth  # type: ignore[attr-defined]
-    assert isinstance(registrant, Registrant)
+    registrant = me(request)
     participant = participant_of_registrant(registrant.pk)
     if participant is None:
-        from prakerja.portal.api import NotAParticipant
-
         raise NotAParticipant()
     return registrant, participant
 
@@ -306,7 +300,7 @@ def survey(request: HttpRequest, sequence: Sequence, payload: SurveyIn) -> Statu
         201,
         {
             "sequence": response.sequence,
-            "submitted_at": _utc(response.submitted_at),
+            "submitted_at": utc(response.submitted_at),
             "incentive": _entitlement(incentive) if incentive is not None else None,
         },
     )

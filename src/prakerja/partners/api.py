@@ -1,7 +1,7 @@
 """The partner API (partner-api.md), version 1, at /api/partner/v1: the signed, idempotent calls
 digital platforms and financial institutions make. OpenAPI at /api/partner/v1/docs and
-/api/partner/v1/openapi.json. Each capability adds its router here (catalog: trainings; orders:
-vouchers and orders)."""
+/api/partner/v1/openapi.json. Each capability's router imports this module and is mounted where the
+URLs are (config/urls.py), so nothing here imports an app."""
 
 from typing import Any
 
@@ -263,22 +263,3 @@ def answer_once(request: HttpRequest, work: Any) -> HttpResponse:
     """Run a mutating call once per X-EXTERNAL-ID and answer with the first answer."""
     status, body = idempotent(request=request, partner=caller(request), work=work)
     return HttpResponse(body, status=status, content_type="application/json")
-
-
-# Routers import this module; they are registered here, last, to avoid import cycles.
-from prakerja.catalog.partner_api import router as trainings_router  # noqa: E402
-from prakerja.incentives.partner_api import (  # noqa: E402
-    batches_router,
-    statements_router,
-    transfers_router,
-)
-from prakerja.orders.partner_api import orders_router, vouchers_router  # noqa: E402
-from prakerja.orders.settlement_api import router as settlements_router  # noqa: E402
-
-partner_api.add_router("/trainings", trainings_router)
-partner_api.add_router("/vouchers", vouchers_router)
-partner_api.add_router("/orders", orders_router)
-partner_api.add_router("/settlements", settlements_router)
-partner_api.add_router("/transfers", transfers_router)
-partner_api.add_router("/transfer-batches", batches_router)
-partner_api.add_router("/statements", statements_router)
