@@ -51,7 +51,7 @@ def test_the_setting_reads_addresses_and_networks():
 @pytest.mark.django_db
 def test_behind_the_proxy_sign_ups_count_per_visitor_not_per_proxy(client, people, monkeypatch):
     """Two visitors through the same nginx (REMOTE_ADDR 127.0.0.1) have counters of their own."""
-    from prakerja.registration import services
+    from prakerja.registration import limits as services
     from tests.registration.test_no_enumeration import api_payload
 
     monkeypatch.setattr(services, "SIGNUP_PER_IP", services.Limit(hits=2, seconds=3600))
@@ -92,7 +92,7 @@ def test_behind_the_proxy_sign_ups_count_per_visitor_not_per_proxy(client, peopl
 
 @pytest.mark.django_db
 def test_one_email_is_protected_whatever_address_the_attempts_come_from(client, people):
-    from prakerja.registration import services
+    from prakerja.registration import limits as services
     from tests.registration.test_no_enumeration import api_payload
 
     target = people.make()
@@ -111,7 +111,7 @@ def test_one_email_is_protected_whatever_address_the_attempts_come_from(client, 
 
 @pytest.mark.django_db
 def test_the_sign_in_ceiling_per_address_answers_429_with_retry_after(client, monkeypatch):
-    from prakerja.registration import services
+    from prakerja.registration import limits as services
 
     monkeypatch.setattr(services, "LOGIN_PER_IP", services.Limit(hits=1, seconds=900))
     client.post("/masuk/", {"email": "a@example.id", "password": "x"})  # the page counts too

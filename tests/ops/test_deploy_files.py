@@ -50,7 +50,7 @@ from prakerja.incentives.console import MAX_STATEMENT_BYTES
 from prakerja.ops.bench.processes import free_port
 from prakerja.ops.gunicorn_worker import refusal_body
 from prakerja.registration.admin_exclusions import MAX_UPLOAD_BYTES
-from prakerja.registration.services import SELFIE_MAX_BYTES
+from prakerja.registration.rules import SELFIE_MAX_BYTES
 
 REPO = Path(__file__).resolve().parents[2]
 UNITS = REPO / "deploy" / "systemd"

@@ -34,7 +34,7 @@ from prakerja.incentives.entitlements import entitlements_after_account_verified
 from prakerja.incentives.models import PaymentAccount
 from prakerja.orders.models import Order
 from prakerja.orders.services import order_purchase
-from prakerja.registration import services as registration_services
+from prakerja.registration import limits as registration_services
 from prakerja.registration.models import ApiToken, Registrant
 from prakerja.throttle.services import Limit
 from tests.fuzz_figures import Calls, count_call, report_after

@@ -25,11 +25,11 @@ from prakerja.audit.models import AuditEvent
 from prakerja.common import crypto
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ValidationFailed
+from prakerja.common.refusals import Refused
 from prakerja.integrations.population import use_population_registry
-from prakerja.registration import bulk, services
+from prakerja.registration import bulk, services, signup
 from prakerja.registration.bulk import (
     BulkSignUp,
-    Refused,
     emails_verify_bulk,
     faces_check_bulk,
     phones_verify_bulk,
@@ -230,7 +230,7 @@ def the_cast(people: People, registry: FakeRegistry) -> list[tuple[Person, dict[
     no_face = people.make(face_ok=False)
     titled = people.make(name="SITI AMINAH", sex="F", birth_date=datetime.date(1985, 2, 3))
     old = people.make()
-    with mock.patch.object(services, "_send_email_code"):
+    with mock.patch.object(signup, "_send_email_code"):
         services.registrant_sign_up(data=per_item_data(old), client_ip="10.8.0.1")
     fresh = [people.make() for _ in range(6)]
     refused_then_free = fresh[4]
@@ -365,7 +365,7 @@ def test_bulk_leaves_what_the_per_item_services_leave(
 def test_sign_up_leaves_the_rows_registrant_sign_up_leaves(people, registry, sms):
     person = people.make()
     with rolled_back():
-        with mock.patch.object(services, "_send_email_code"):
+        with mock.patch.object(signup, "_send_email_code"):
             services.registrant_sign_up(data=per_item_data(person), client_ip="10.0.0.9")
         expected = snapshot()
     [registrant_id] = registrants_sign_up_bulk(people=[bulk_sign_up(person)], actor=ACTOR)
@@ -521,11 +521,11 @@ def test_a_registry_outage_leaves_the_retry_state_and_loses_nobody(
     person = people.make()
     registry.down = True
     with rolled_back():
-        with mock.patch.object(services, "_send_email_code"):
+        with mock.patch.object(signup, "_send_email_code"):
             services.registrant_sign_up(data=per_item_data(person), client_ip="10.0.0.9")
         item = Registrant.objects.get(email=person.email)
         with django_capture_on_commit_callbacks(execute=True):
-            services._email_passed(item.pk, how="code")
+            signup._email_passed(item.pk, how="code")
         expected = snapshot()
     [registrant_id] = registrants_sign_up_bulk(people=[bulk_sign_up(person)], actor=ACTOR)
     assert emails_verify_bulk(registrant_ids=[registrant_id], actor=ACTOR) == 1

@@ -30,8 +30,8 @@ from prakerja.orders.models import Order
 from prakerja.registration.models import Registrant, VerificationStep
 from prakerja.registration.nik import normalise_nik
 from prakerja.registration.reasons import reason_text
+from prakerja.registration.rules import normalise_phone
 from prakerja.registration.selectors import LAYER_NAMES
-from prakerja.registration.services import normalise_phone
 from prakerja.waves.cards import luhn_valid
 from prakerja.waves.models import ApplicationOutcome, Participant, WaveApplication
 from prakerja.waves.selectors import application_result

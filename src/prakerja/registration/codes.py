@@ -114,11 +114,3 @@ def code_check(*, registrant: Registrant, purpose: CodePurpose, code: str) -> On
     if not OneTimeCode.objects.filter(pk=current.pk, used_at__isnull=True).update(used_at=now):
         raise CodeExpired()  # a concurrent request used it first
     return current
-
-
-def codes_sent_since(
-    *, registrant: Registrant, purpose: CodePurpose, since: datetime.datetime
-) -> int:
-    return OneTimeCode.objects.filter(
-        registrant=registrant, purpose=purpose, created_at__gte=since
-    ).count()

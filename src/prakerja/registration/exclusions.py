@@ -11,7 +11,7 @@ import csv
 import datetime
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -23,12 +23,21 @@ from prakerja.common.actors import Actor
 from prakerja.common.crypto import blind_index_many
 from prakerja.common.errors import ValidationFailed
 from prakerja.common.sqlsets import value_rows
-from prakerja.registration.models import ExclusionEntry, ExclusionImport
+from prakerja.registration.eligibility import eligibility_recheck
+from prakerja.registration.exclusion_lookup import (  # noqa: F401 - the lists' lookups, by their old name too
+    excluded_indexes,
+    exclusion_categories_for,
+)
+from prakerja.registration.models import (
+    ExclusionEntry,
+    ExclusionImport,
+    LayerStatus,
+    Registrant,
+)
 from prakerja.registration.nik import NikProblem, normalise_nik, parse_nik
 
 NIK_PURPOSE = "nik"  # the registration code indexes NIKs under the same purpose
 REJECTED_SAMPLE = 20  # rejected lines named in the audit event; the rest are only counted
-LOOKUP_CHUNK = 10_000
 CATEGORY_MAX = ExclusionEntry._meta.get_field("category").max_length or 40
 SOURCE_MAX = ExclusionEntry._meta.get_field("source").max_length or 120
 FILE_NAME_MAX = ExclusionImport._meta.get_field("file_name").max_length or 200
@@ -322,9 +331,6 @@ def _insert_entries(*, list_import_id: int, rows: list[tuple[str, str, str, str 
 def _recheck_registrants(nik_indexes: list[str], *, actor: Actor) -> None:
     """Registrants this chunk names who already passed eligibility lose it now, with the reason
     (program.md §7: lists imported after the fact must still take effect)."""
-    from prakerja.registration.models import LayerStatus, Registrant
-    from prakerja.registration.services import eligibility_recheck
-
     rows, param = value_rows(nik_indexes, "varchar")
     with connection.cursor() as cursor:
         cursor.execute(
@@ -335,36 +341,3 @@ def _recheck_registrants(nik_indexes: list[str], *, actor: Actor) -> None:
         named = [row[0] for row in cursor.fetchall()]
     for registrant in Registrant.objects.filter(pk__in=named):
         eligibility_recheck(registrant=registrant, actor=actor)
-
-
-def exclusion_categories_for(nik_index: str) -> list[str]:
-    """The categories of every list the NIK behind `nik_index` is on, sorted; empty if none."""
-    return list(
-        ExclusionEntry.objects.filter(nik_index=nik_index)
-        .order_by("category")
-        .values_list("category", flat=True)
-        .distinct()
-    )
-
-
-def excluded_indexes(nik_indexes: Iterable[str]) -> dict[str, list[str]]:
-    """For a batch of NIK blind indexes, those on any list, each with its sorted categories."""
-    wanted = sorted(set(nik_indexes))
-    found: dict[str, set[str]] = {}
-    with connection.cursor() as cursor:
-        for start in range(0, len(wanted), LOOKUP_CHUNK):
-            part = wanted[start : start + LOOKUP_CHUNK]
-            if connection.vendor == "postgresql":
-                cursor.execute(
-                    f"SELECT nik_index, category FROM {E} WHERE nik_index = ANY(%s)",  # noqa: S608
-                    [part],
-                )
-            else:
-                cursor.execute(
-                    f"SELECT nik_index, category FROM {E} "  # noqa: S608
-                    "WHERE nik_index IN (SELECT value FROM json_each(%s))",
-                    [json.dumps(part)],
-                )
-            for index, row_category in cursor.fetchall():
-                found.setdefault(index, set()).add(row_category)
-    return {index: sorted(categories) for index, categories in found.items()}

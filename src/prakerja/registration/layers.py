@@ -6,6 +6,9 @@ for the phone (the number changed). Every change writes a VerificationStep and a
 same transaction.
 """
 
+import functools
+from typing import Any
+
 from django.utils import timezone
 
 from prakerja.audit.services import audit_record
@@ -28,6 +31,18 @@ class LayerTransitionRefused(Conflict):
     code = "LAYER_TRANSITION_REFUSED"
     message_id = "Langkah verifikasi ini tidak dapat diubah dari keadaannya sekarang."
     message_en = "This verification step cannot change from its current state."
+
+
+@functools.cache
+def layer_event_type(layer: Layer, status: str) -> str:
+    """The audit event type of a layer change (cached: enum formatting, millions of times a
+    national day in the set-based paths, cost more than the rest of their rows' building)."""
+    return f"registration.{layer.value}.{status}"
+
+
+def layer_event_details(reason: str, details: dict[str, Any] | None) -> dict[str, Any]:
+    """The audit event's details of a layer change: the reason, then the step's details."""
+    return {"reason": reason, **details} if details else {"reason": reason}
 
 
 def layer_set(
@@ -61,7 +76,7 @@ def layer_set(
     )
     audit_record(
         actor=actor,
-        event_type=f"registration.{layer.value}.{status.value}",
+        event_type=layer_event_type(layer, status.value),
         subject=registrant,
-        details={"reason": reason, **(details or {})},
+        details=layer_event_details(reason, details),
     )

@@ -15,14 +15,14 @@ log = logging.getLogger(__name__)
 
 @shared_task(name="prakerja.registration.registry_check", soft_time_limit=60)
 def registry_check_task(registrant_id: int) -> None:
-    from prakerja.registration.services import registrant_registry_check
+    from prakerja.registration.registry import registrant_registry_check
 
     registrant_registry_check(registrant_id=registrant_id)
 
 
 @shared_task(name="prakerja.registration.registry_retry_due")
 def registry_retry_due_task() -> int:
-    from prakerja.registration.services import registry_retry_due
+    from prakerja.registration.registry import registry_retry_due
 
     return registry_retry_due()
 

@@ -20,7 +20,6 @@ from array import array
 from dataclasses import dataclass, field
 
 from prakerja.integrations.population.synthetic import (
-    REFERENCE_DATE,
     Person,
     age_on,
     generate_population,
@@ -279,7 +278,3 @@ def _bisect(values: array, target: int) -> int:
         else:
             high = middle
     return low
-
-
-def reference_age(person: Person) -> int:
-    return age_on(person.birth_date, REFERENCE_DATE)
