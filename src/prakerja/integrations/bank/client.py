@@ -25,13 +25,13 @@ import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from prakerja.config import env
+from prakerja.integrations.http_client import HttpClient
 
 REASON_CODES = (
     "NIK_MISMATCH",
@@ -139,7 +139,7 @@ class StatementLine:
     partner_reference: str
 
 
-class BankClient:
+class BankClient(HttpClient):
     def __init__(
         self,
         base_url: str,
@@ -147,8 +147,8 @@ class BankClient:
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
+        super().__init__(base_url, timeout=timeout_s, transport=transport)
+        self.label = self.base_url
 
     def account_inquiry(self, account_type: str, account_number: str, nik: str) -> AccountInquiry:
         """Who holds the account, whether `nik` is theirs, its KYC level and status."""
@@ -244,31 +244,11 @@ class BankClient:
         except (KeyError, TypeError, ValueError) as error:
             raise BankUnavailable(f"unreadable statement: {error!r}") from error
 
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> "BankClient":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def _call(
         self, method: str, path: str, body: Any = None, *, moves_money: bool
     ) -> httpx.Response:
         unknown = BankOutcomeUnknown if moves_money else BankUnavailable
-        try:
-            response = self._client.request(method, path, json=body)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
-            # No connection was made, so no byte of the request left this process.
-            raise BankUnavailable(f"{self.base_url} unreachable: {error!r}") from error
-        except httpx.RequestError as error:
-            raise unknown(f"{method} {self.base_url}{path} failed: {error!r}") from error
+        response = self._request(method, path, body, unreachable=BankUnavailable, lost=unknown)
         if response.status_code == 503:
             raise BankUnavailable(f"{self.base_url} is unavailable (503)")
         if response.status_code >= 500:
@@ -280,11 +260,9 @@ class BankClient:
             raise BankRefused(
                 response.status_code, _error_code(response) or "UNKNOWN", response.text[:500]
             )
-        try:
-            return response.json()
-        except ValueError as error:
-            unknown = BankOutcomeUnknown if moves_money else BankUnavailable
-            raise unknown(f"answer is not JSON: {response.text[:200]!r}") from error
+        return self._json(
+            response, unreadable=BankOutcomeUnknown if moves_money else BankUnavailable
+        )
 
 
 def _segment(value: str) -> str:

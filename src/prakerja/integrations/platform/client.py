@@ -14,13 +14,13 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from prakerja.common.timeutil import WIB
+from prakerja.integrations.http_client import HttpClient
 from prakerja.partners.signing import signed_headers
 
 
@@ -44,7 +44,7 @@ def path_segment(value: str) -> str:
     return quote(value, safe=":@&+$,-_.!~*'()")
 
 
-class PartnerApiClient:
+class PartnerApiClient(HttpClient):
     def __init__(
         self,
         base_url: str,
@@ -56,10 +56,9 @@ class PartnerApiClient:
     ) -> None:
         """`base_url` is the API's base, e.g. http://host/api/partner/v1; `transport` lets tests
         call an in-process application."""
-        self.base_url = base_url.rstrip("/")
+        super().__init__(base_url, timeout=timeout, transport=transport)
         self.partner = partner
         self._secret = secret
-        self._client = httpx.Client(timeout=timeout, transport=transport)
 
     def put_training(
         self, external_id: str, body: dict[str, Any], *, request_id: str | None = None
@@ -149,20 +148,6 @@ class PartnerApiClient:
         )
         response = self._client.send(request)
         return ApiAnswer(response.status_code, _decoded(response))
-
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> "PartnerApiClient":
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _decoded(response: httpx.Response) -> Any:

@@ -5,15 +5,15 @@ import base64
 import datetime
 from typing import Any
 
-import httpx
-
+from prakerja.integrations.http_client import HttpClient
 from prakerja.integrations.population import FaceResult, RegistryRecord, RegistryUnavailable
 
 
-class HttpPopulationRegistry:
+class HttpPopulationRegistry(HttpClient):
+    label = "registry"
+
     def __init__(self, base_url: str, timeout: float) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._client = httpx.Client(base_url=self.base_url, timeout=timeout)
+        super().__init__(base_url, timeout=timeout)
 
     def lookup(self, nik: str) -> RegistryRecord | None:
         body = self._post("/v1/nik/lookup", {"nik": nik})
@@ -43,29 +43,9 @@ class HttpPopulationRegistry:
         except (KeyError, TypeError, ValueError) as error:
             raise RegistryUnavailable(f"unreadable answer from the registry: {error}") from error
 
-    def close(self) -> None:
-        self._client.close()
-
-    def __enter__(self) -> "HttpPopulationRegistry":
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     def _post(self, path: str, payload: dict[str, str]) -> Any:
-        try:
-            response = self._client.post(path, json=payload)
-        except httpx.TimeoutException as error:
-            raise RegistryUnavailable(f"registry timed out: {error!r}") from error
-        except httpx.TransportError as error:
-            raise RegistryUnavailable(f"registry unreachable: {error!r}") from error
-        if response.status_code >= 500:
-            raise RegistryUnavailable(f"registry answered {response.status_code}")
-        if response.status_code >= 400:
-            raise ValueError(response.text)
+        response = self._request("POST", path, payload, unreachable=RegistryUnavailable)
+        self._answer_checked(response, unavailable=RegistryUnavailable)
         if response.status_code != 200:
             raise RegistryUnavailable(f"registry answered {response.status_code}")
-        try:
-            return response.json()
-        except ValueError as error:
-            raise RegistryUnavailable("registry answered something other than JSON") from error
+        return self._json(response, unreadable=RegistryUnavailable)
