@@ -33,12 +33,12 @@ from prakerja.waves.models import (
 )
 from prakerja.waves.priorities import priority_case_sql
 from prakerja.waves.services import (
+    FACE_LAYERS,
     AlreadyApplied,
     AlreadyParticipant,
     NotVerified,
     WaveNotOpen,
     layers_missing,
-    layers_required,
 )
 
 CHUNK = 1000
@@ -47,7 +47,7 @@ REG = Registrant._meta.db_table
 PART = Participant._meta.db_table
 BLOCK = LifetimeBlock._meta.db_table
 SUBJECT = WaveApplication._meta.label_lower
-LAYERS = layers_required("face")  # every layer's status is read; the wave says which count
+LAYERS = FACE_LAYERS  # every layer's status is read; the wave says which count
 
 
 def wave_join_bulk(*, wave: Wave, registrant_ids: Sequence[int], actor: Actor) -> int:
@@ -93,6 +93,7 @@ def _chunk(wave: Wave, ids: list[int], offset: int, actor: Actor) -> list[int | 
         now = timezone.now()
         inserted = _applications_insert(wave, rows, now)
         events = []
+        details = {"wave": wave.number}  # one object: the events only read it
         for registrant_id, index in accepted.items():
             pk = inserted.get(registrant_id)
             if pk is None:  # applied meanwhile, by a concurrent call: the unique constraint held
@@ -101,7 +102,7 @@ def _chunk(wave: Wave, ids: list[int], offset: int, actor: Actor) -> list[int | 
                 )
                 continue
             answers[index] = pk
-            events.append(AuditNew(actor, "wave.applied", SUBJECT, str(pk), {"wave": wave.number}))
+            events.append(AuditNew(actor, "wave.applied", SUBJECT, str(pk), details))
         audit_record_many(occurred_at=now, events=events)
     assert all(answer is not None for answer in answers)
     return answers  # type: ignore[return-value]
@@ -141,17 +142,12 @@ def _facts(wave: Wave, ids: list[int]) -> dict[int, dict[str, Any]]:
             [*case_params, wave.pk, *among_param],
         )
         found = cursor.fetchall()
-    facts = {}
+    facts: dict[int, dict[str, Any]] = {}
     for pk, *values in found:
-        layer_statuses = dict(zip(LAYERS, values[: len(LAYERS)], strict=True))
-        province_code, priority, participant, applied = values[len(LAYERS) :]
-        facts[pk] = {
-            **layer_statuses,
-            "province_code": province_code,
-            "priority": priority,
-            "participant": bool(participant),
-            "applied": bool(applied),
-        }
+        fact = dict(zip(LAYERS, values, strict=False))  # the layers' statuses, then the rest
+        fact["province_code"], fact["priority"], participant, applied = values[len(LAYERS) :]
+        fact["participant"], fact["applied"] = bool(participant), bool(applied)
+        facts[pk] = fact
     return facts
 
 

@@ -11,6 +11,7 @@ from prakerja.common.actors import Actor
 from prakerja.common.errors import Conflict, ValidationFailed
 from prakerja.common.refusals import Refused
 from prakerja.common.transitions import status_move
+from prakerja.registration.models import LayerStatus
 from prakerja.waves.models import (
     ProgramScheme,
     Verification,
@@ -291,17 +292,16 @@ def _queue_applicant_notice(wave: Wave, what: str) -> None:
 
 # The verification layers a wave requires, in the order NOT_VERIFIED names them.
 LAYERS = ("email", "nik", "phone", "eligibility")
+FACE_LAYERS = (*LAYERS, "face")
 
 
 def layers_required(verification: str) -> tuple[str, ...]:
-    return LAYERS + (("face",) if verification == Verification.FACE else ())
+    return FACE_LAYERS if verification == Verification.FACE else LAYERS
 
 
 def layers_missing(verification: str, statuses: Mapping[str, str]) -> list[str]:
     """The layers a wave of this `verification` requires that are not passed; `statuses` maps a
     layer to its status (a registrant's `<layer>_status`)."""
-    from prakerja.registration.models import LayerStatus
-
     return [
         layer for layer in layers_required(verification) if statuses[layer] != LayerStatus.PASSED
     ]
@@ -311,7 +311,7 @@ def layers_missing_for(wave: Wave, registrant: "Registrant") -> list[str]:
     """The verification layers `registrant` has not passed that `wave` requires."""
     return layers_missing(
         wave.verification,
-        {layer: getattr(registrant, f"{layer}_status") for layer in layers_required("face")},
+        {layer: getattr(registrant, f"{layer}_status") for layer in FACE_LAYERS},
     )
 
 
