@@ -6,7 +6,7 @@ import datetime
 from typing import Any
 
 from prakerja.integrations.http_client import HttpClient
-from prakerja.integrations.population import FaceResult, RegistryRecord, RegistryUnavailable
+from prakerja.integrations.population.records import FaceResult, RegistryRecord, RegistryUnavailable
 
 
 class HttpPopulationRegistry(HttpClient):

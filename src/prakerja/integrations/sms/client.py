@@ -1,7 +1,7 @@
 """HTTP adapter to the SMS gateway (the sandbox in the demo and tests, a provider in production)."""
 
 from prakerja.integrations.http_client import HttpClient
-from prakerja.integrations.sms import SmsUnavailable
+from prakerja.integrations.sms.gateway import SmsUnavailable
 
 
 class HttpSmsGateway(HttpClient):
