@@ -2,17 +2,17 @@
 offline at a job centre): sign-up and the verification layers a chunk at a time, set-based — a few
 statements per chunk instead of several per layer per person.
 
-They apply the rules of the per-item services (rules.py: both paths call the same functions) and
-leave the same rows: the same
-field checks at sign-up (VALIDATION_FAILED naming each field), the same handling of what another
-account holds (a NIK taken is kept unclaimed and fails NIK_TAKEN once the email is proved; a phone
-taken is not kept and the phone layer asks for another, PHONE_TAKEN; also against an earlier person
-of the same call: the first wins), the same layer
+They decide by the rules the per-request services decide by (rules.py: both paths call the same
+functions) and leave the same rows: the same field checks at sign-up (VALIDATION_FAILED naming each
+field), the same handling of what another account holds (a NIK taken is kept unclaimed and fails
+NIK_TAKEN once the email is proved; a phone taken is not kept and the phone layer asks for another,
+PHONE_TAKEN; also against an earlier person of the same call: the first wins), the same layer
 states, reasons and times, and for every layer change the VerificationStep and audit event that
 `layers.layer_set` writes (same event type, subject and details). Transitions follow
 `layers.ALLOWED`; a registrant in another state than the step expects is skipped, not refused, and
 the guard sits in the UPDATE's WHERE so that two callers racing on one registrant cannot both move
-it. Calling a step again changes nothing.
+it. Calling a step again changes nothing. tests/registration/test_one_rule_registration.py holds
+each step on N registrants to N per-request calls.
 
 What differs from the per-item path, on purpose:
 - an email that already has an account is refused (common.refusals.Refused, EMAIL_TAKEN): a
@@ -24,9 +24,9 @@ What differs from the per-item path, on purpose:
   argon2 per sign-up; the password rule of sign-up does not apply.
 - no tasks are queued: the caller runs `registry_check_bulk` after `emails_verify_bulk`, or asks
   `emails_verify_bulk` to write the registry's answer with the email (`registry=True`). The
-  safety-net retry time `signup._email_passed` leaves is left too, so a registrant the caller never checks
-  is picked up by the periodic sweep. Likewise `phones_verify_bulk` can take the selfie that
-  `faces_check_bulk` would submit next (`selfie=`).
+  safety-net retry time `signup._email_passed` leaves is left too, so a registrant the caller
+  never checks is picked up by the periodic sweep. Likewise `phones_verify_bulk` can take the
+  selfie that `faces_check_bulk` would submit next (`selfie=`).
 - the email and phone layers are recorded with the caller's `actor` (the per-item service records
   the participant); the registry, eligibility and face outcomes with the same system actors.
 - the times of one chunk's changes are one instant.

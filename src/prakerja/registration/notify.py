@@ -7,21 +7,20 @@ from django.urls import reverse
 from django.utils import translation
 
 from prakerja.config import env
+from prakerja.registration import tasks
 from prakerja.registration.models import Registrant
 
 
 def _email(
     registrant: Registrant, template: str, subject_id: str, subject_en: str, **context: object
 ) -> None:
-    from prakerja.registration.tasks import email_send_task
-
     with translation.override(registrant.language):
         subject = subject_en if registrant.language == "en" else subject_id
         body = render_to_string(
             f"registration/email/{template}.txt", {"registrant": registrant, **context}
         )
     to = registrant.email
-    transaction.on_commit(lambda: email_send_task.delay(to, subject, body), robust=True)
+    transaction.on_commit(lambda: tasks.email_send_task.delay(to, subject, body), robust=True)
 
 
 def email_verification(registrant: Registrant, *, code: str, token: str) -> None:
@@ -78,8 +77,6 @@ def nik_attempted(registrant: Registrant) -> None:
 
 
 def phone_code(registrant: Registrant, *, code: str) -> None:
-    from prakerja.registration.tasks import sms_send_task
-
     if registrant.language == "en":
         text = (
             f"Kartu Prakerja: your code is {code}. Valid for 5 minutes. Never share it with anyone."
@@ -90,4 +87,4 @@ def phone_code(registrant: Registrant, *, code: str) -> None:
             "JANGAN berikan kode ini kepada siapa pun."
         )
     phone, reference = str(registrant.phone), f"otp:{registrant.pk}:{code}"
-    transaction.on_commit(lambda: sms_send_task.delay(phone, text, reference), robust=True)
+    transaction.on_commit(lambda: tasks.sms_send_task.delay(phone, text, reference), robust=True)

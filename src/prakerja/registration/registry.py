@@ -13,6 +13,7 @@ from prakerja.common import crypto
 from prakerja.common.actors import Actor
 from prakerja.common.errors import FieldsDisagree, ValidationFailed
 from prakerja.integrations.population import RegistryUnavailable, population_registry
+from prakerja.registration import tasks
 from prakerja.registration.errors import StepNotAvailable
 from prakerja.registration.layers import layer_set
 from prakerja.registration.models import Layer, Registrant
@@ -39,13 +40,10 @@ from prakerja.registration.rules import (
 def registry_check_queue(registrant: Registrant) -> None:
     """Queue the registry call after commit, and leave a retry time as a safety net: if the task is
     lost (broker down, worker killed), the periodic sweep asks the registry instead."""
-    # tasks.py runs these services, which queue its tasks: imported when needed, not at load.
-    from prakerja.registration.tasks import registry_check_task
-
     registrant.registry_retry_at = timezone.now() + REGISTRY_SAFETY_NET
     registrant.save(update_fields=["registry_retry_at"])
     registrant_id = registrant.pk
-    transaction.on_commit(lambda: registry_check_task.delay(registrant_id), robust=True)
+    transaction.on_commit(lambda: tasks.registry_check_task.delay(registrant_id), robust=True)
 
 
 def registrant_registry_check(*, registrant_id: int) -> Registrant:
@@ -112,15 +110,13 @@ def _registry_done(registrant: Registrant) -> None:
 def registry_retry_due(*, now: datetime.datetime | None = None, limit: int = 1000) -> int:
     """The periodic job: queue the registry check again for every registrant whose retry time has
     come. Returns how many were queued."""
-    from prakerja.registration.tasks import registry_check_task
-
     due = list(
         Registrant.objects.filter(registry_retry_at__lte=now or timezone.now())
         .order_by("registry_retry_at")
         .values_list("pk", flat=True)[:limit]
     )
     for registrant_id in due:
-        registry_check_task.delay(registrant_id)
+        tasks.registry_check_task.delay(registrant_id)
     return len(due)
 
 

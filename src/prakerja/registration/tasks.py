@@ -13,6 +13,8 @@ from prakerja.integrations.sms import SmsUnavailable, sms_gateway
 log = logging.getLogger(__name__)
 
 
+# The registry's services queue these two tasks (registry.py imports this module, as notify.py
+# does for the messages): a task reads its service when it runs, the one import back up.
 @shared_task(name="prakerja.registration.registry_check", soft_time_limit=60)
 def registry_check_task(registrant_id: int) -> None:
     from prakerja.registration.registry import registrant_registry_check
