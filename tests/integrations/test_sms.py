@@ -197,16 +197,17 @@ def test_an_outage_raises_sms_unavailable_and_sending_recovers(base_url, gateway
 
 
 def test_a_timeout_raises_sms_unavailable(base_url):
-    # given a gateway that holds every request for 2 seconds
-    set_faults(base_url, timeout_rate=1.0, hang_s=2)
+    # given a gateway that holds every request for 6 seconds
+    set_faults(base_url, timeout_rate=1.0, hang_s=6)
 
     # when a client with a 0.5 s timeout sends
     started = time.monotonic()
     with HttpSmsGateway(base_url, timeout=0.5) as gateway, pytest.raises(SmsUnavailable):
         gateway.send(to=NUMBER, text="halo", reference="t1")
 
-    # then it gave up at its own timeout, and nothing was stored
-    assert time.monotonic() - started < 1.5
+    # then it gave up at its own timeout, long before the gateway would have answered (the margin
+    # is wide: a loaded CI machine once took 2,6 s), and nothing was stored
+    assert time.monotonic() - started < 4
     set_faults(base_url, timeout_rate=0.0)
     assert messages(base_url) == []
 

@@ -1,7 +1,7 @@
 """The one transition check of every status machine (orders, trainings, waves, complaints, …): a
 status changes only along its table, and a refused move raises the machine's own error with the
 details a person and a log need. The set-based paths move many rows in one UPDATE from one status
-to another; they assert at import that the table allows that move (see orders/bulk.py), so the
+to another; they assert at import that the table allows that move (see orders/rules.py), so the
 table stays the one statement of the rule. Why not a state-machine library: decision 0008."""
 
 from collections.abc import Callable, Collection, Mapping

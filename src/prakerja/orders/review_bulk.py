@@ -47,6 +47,7 @@ from prakerja.orders.models import Order, OrderStatus, Review
 from prakerja.orders.review_errors import ReviewLocked, ReviewNotAllowedYet
 from prakerja.orders.review_flags import TextMove
 from prakerja.orders.review_rules import review_refusal, text_hash
+from prakerja.orders.signals import reviews_created
 
 REVIEWS = Review._meta.db_table
 TRAININGS = Training._meta.db_table
@@ -351,7 +352,5 @@ def _reviews_update(current: dict[int, _Current], now: datetime.datetime) -> Non
 def _entitlements_grant(participant_ids: list[int], actor: Actor) -> None:
     """The incentives of the participants whose review is new, for those for whom it was the last
     condition missing."""
-    # Imported here: incentives depends on orders, not the other way round.
-    from prakerja.incentives.entitlements import entitlements_grant_bulk
-
-    entitlements_grant_bulk(participant_ids=participant_ids, actor=actor)
+    # A signal: incentives depends on orders, not the other way round (incentives/apps.py).
+    reviews_created.send(sender=None, participant_ids=participant_ids, actor=actor)
