@@ -16,11 +16,10 @@ from typing import Any
 from django.db.models import Count, Min, Sum
 from django.utils import timezone
 
-from prakerja.incentives.console_selectors import CountSum
+from prakerja.incentives.console_selectors import CountSum, holds_by_reason
 from prakerja.incentives.models import (
     IN_FLIGHT,
     BatchStatus,
-    Entitlement,
     EntitlementStatus,
     InstructionStatus,
     RunStatus,
@@ -75,14 +74,7 @@ def disbursement_live_state(
         .values_list("status", "reason_code", "batch__status", "n", "amount", "oldest")
     )
     # 3. Holds.
-    held = _sorted(
-        CountSum(reason, n, amount or 0)
-        for reason, n, amount in Entitlement.objects.filter(status=EntitlementStatus.HELD)
-        .order_by()
-        .values("hold_reason")
-        .annotate(n=Count("pk"), amount=Sum("amount_idr"))
-        .values_list("hold_reason", "n", "amount")
-    )
+    held = tuple(holds_by_reason())
 
     sending = batches.get(BatchStatus.SENDING, (0, 0, None))
     awaiting = [
