@@ -15,7 +15,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -45,6 +45,7 @@ from tests.incentives.kit import (
     wallet,
 )
 from tests.incentives.test_entitlements_bulk import ledger_state, undoubted, verified_account
+from tests.isolation import rolled_back
 from tests.orders.kit import scheme_valid_for_a_year
 
 pytestmark = pytest.mark.django_db
@@ -162,10 +163,9 @@ def in_bulk(links: list[Link], *, check: bool) -> list[Outcome]:
 
 def compare(one_by_one: Callable[[], list[Outcome]], bulk: Callable[[], list[Outcome]]) -> None:
     with clock(NOW):
-        with transaction.atomic():
+        with rolled_back():
             expected = named(one_by_one())
             expected_state = state()
-            transaction.set_rollback(True)
         got = named(bulk())
         got_state = state()
     assert got == expected

@@ -13,7 +13,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from prakerja.ledger.models import Account, Balance, Leg, Transaction
 from prakerja.ledger.selectors import ledger_integrity_report
 from prakerja.orders.bulk import CHUNK_MAX
 from prakerja.waves.models import Participant, ProgramScheme
+from tests.isolation import rolled_back
 from tests.orders import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -177,10 +178,9 @@ def in_bulk(items: list[Item]) -> list[Outcome]:
 
 def compare(items: list[Item]) -> list[Outcome]:
     with clock(NOW):
-        with transaction.atomic():
+        with rolled_back():
             expected = one_by_one(items)
             expected_state = state()
-            transaction.set_rollback(True)
         got = in_bulk(items)
         got_state = state()
     assert got == expected

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from typing import Any
 from unittest import mock
 
-from django.db import transaction
 from django.utils import timezone
 
 from prakerja.audit.models import AuditEvent
@@ -34,6 +33,7 @@ from prakerja.orders.services import order_complete, order_purchase, voucher_red
 from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import OutboundEvent, Partner
 from prakerja.waves.models import Participant
+from tests.isolation import rolled_back
 
 
 @contextmanager
@@ -184,11 +184,10 @@ def compare(
     """Run both ways from the same state at the same time; assert the same answers and the same
     database. Returns the answers, with orders named."""
     with clock(moment):
-        with transaction.atomic():
+        with rolled_back():
             expected = one_by_one()
             expected_state = state()
             expected_named = named_outcomes(expected)
-            transaction.set_rollback(True)
         got = in_bulk()
         got_state = state()
         got_named = named_outcomes(got)

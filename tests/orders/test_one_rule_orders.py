@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +23,7 @@ from prakerja.orders.services import order_purchase, voucher_redeem
 from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import Partner
 from prakerja.waves.models import Participant, ProgramScheme
+from tests.isolation import rolled_back
 from tests.orders.compare import (
     ACTOR,
     clock,
@@ -41,6 +41,7 @@ EXAMPLES = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+
 PEOPLE = 5
 PRICES = (200_000, 300_000, 450_000, 600_000)
 
@@ -67,18 +68,10 @@ def world() -> World:
     return World(credited(PEOPLE), platforms, trainings)
 
 
-class _Rollback(Exception):
-    pass
-
-
 def example(work: Any) -> None:
     """Run one example's setup and comparison, then undo it."""
-    try:
-        with transaction.atomic():
-            work()
-            raise _Rollback
-    except _Rollback:
-        pass
+    with rolled_back():
+        work()
 
 
 def index(n: int) -> st.SearchStrategy[int]:

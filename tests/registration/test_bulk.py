@@ -8,8 +8,6 @@ compared by email since a rolled-back run still advances PostgreSQL's sequences.
 already has an account is the one case the two treat differently, on purpose: see bulk.py.)"""
 
 import datetime
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 from unittest import mock
@@ -17,7 +15,7 @@ from unittest import mock
 import pytest
 from django.contrib.auth.hashers import is_password_usable
 from django.core import mail
-from django.db import connection, transaction
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -42,6 +40,7 @@ from prakerja.registration.models import (
     Registrant,
     VerificationStep,
 )
+from tests.isolation import rolled_back
 from tests.registration.kit import FakeRegistry, FakeSms, People, Person, email_code, jpeg_with_exif
 
 pytestmark = pytest.mark.django_db
@@ -69,20 +68,6 @@ def bulk_sign_up(person: Person, **overrides: Any) -> BulkSignUp:
 def per_item_data(person: Person, **overrides: Any) -> services.SignUp:
     values = bulk_sign_up(person, **overrides).__dict__
     return services.SignUp(password="Rahasia-Sekali-2020", **values)
-
-
-class _Rollback(Exception):
-    pass
-
-
-@contextmanager
-def rolled_back() -> Iterator[None]:
-    try:
-        with transaction.atomic():
-            yield
-            raise _Rollback
-    except _Rollback:
-        pass
 
 
 def walk_per_item(

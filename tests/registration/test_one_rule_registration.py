@@ -11,7 +11,6 @@ phone steps (the participant per request, the batch's caller in bulk: both the p
 
 import datetime
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -42,6 +41,7 @@ from prakerja.registration.models import (
     VerificationStep,
 )
 from prakerja.registration.rules import SignUp
+from tests.isolation import rolled_back
 from tests.registration.kit import FakeRegistry, FakeSms, People, Person, jpeg_with_exif
 
 pytestmark = pytest.mark.django_db
@@ -88,20 +88,6 @@ def cast(outage: OutageRegistry) -> People:
 def fast_hash(settings: Any) -> None:
     # Dozens of per-request sign-ups per example: argon2's cost is not what is compared here.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-class _Rollback(Exception):
-    pass
-
-
-@contextmanager
-def rolled_back() -> Iterator[None]:
-    try:
-        with transaction.atomic():
-            yield
-            raise _Rollback
-    except _Rollback:
-        pass
 
 
 # --- the people and their states -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from prakerja.registration.models import Registrant
 from prakerja.waves import services
 from prakerja.waves.join_bulk import wave_applications_join
 from prakerja.waves.models import LifetimeBlock, PriorityEntry, Wave, WaveApplication
+from tests.isolation import rolled_back
 from tests.orders import factories as f
 from tests.waves.factory import OPERATOR, open_wave, verified
 
@@ -141,10 +142,9 @@ def test_joining_in_one_call_is_joining_one_by_one(
                 WaveApplication.objects.create(
                     wave=wave, registrant=person, province_code=person.province_code
                 )
-        with transaction.atomic():
+        with rolled_back():
             expected = one_by_one(wave, ids)
             expected_state = state(wave)
-            transaction.set_rollback(True)
         got = set_based(wave, ids)
         assert got == expected
         assert state(wave) == expected_state

@@ -14,12 +14,12 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from prakerja.audit.models import AuditEvent
+from prakerja.common import clock
 from prakerja.common.admin import ReadOnlyAdmin
 from prakerja.common.timeutil import WIB, format_wib
 
@@ -200,7 +200,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
                     ]
                 )
 
-        today = timezone.localdate(timezone=WIB).isoformat()
+        today = clock.today().isoformat()
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="audit-{today}.csv"'
         return response

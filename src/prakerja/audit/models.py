@@ -1,13 +1,13 @@
 from django.db import models
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.immutable import AppendOnlyModel
 
 
 class AuditEvent(AppendOnlyModel):
     """One change of eligibility, status or money: who, what, when, with the facts. Never edited."""
 
-    occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
+    occurred_at = models.DateTimeField(default=clock.now, db_index=True)
     actor_kind = models.CharField(max_length=16)
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_label = models.CharField(max_length=150)

@@ -3,9 +3,9 @@ from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from django.db import connection, models
-from django.utils import timezone
 
 from prakerja.audit.models import AuditEvent
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import db_time, json_rows
 
@@ -44,7 +44,7 @@ def audit_row(
 ) -> dict[str, Any]:
     """The columns of the row audit_record would write, adapted for a raw statement."""
     return {
-        "occurred_at": connection.ops.adapt_datetimefield_value(timezone.now()),
+        "occurred_at": connection.ops.adapt_datetimefield_value(clock.now()),
         "actor_kind": actor.kind,
         "actor_id": actor.id,
         "actor_label": actor.label,

@@ -3,7 +3,8 @@ partner API (`PUT/DELETE /trainings/{external_id}`) and curated by the PMO (prog
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from prakerja.common import clock
 
 
 class Institution(models.Model):
@@ -16,7 +17,7 @@ class Institution(models.Model):
     external_id = models.CharField(max_length=64)
     name = models.CharField(max_length=200)
     owned_by_platform = models.BooleanField(default=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -85,8 +86,8 @@ class Training(models.Model):
     rating_count = models.PositiveIntegerField(default=0)
     rating_sum = models.PositiveIntegerField(default=0)
 
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [

@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from prakerja.catalog import services
+from prakerja.catalog import services, training_data
 from prakerja.common.actors import Actor
 from prakerja.partners.api import answer_once, caller, errors
 from prakerja.partners.fields import (
@@ -59,7 +59,7 @@ register_converter(_AnyText, "partner_external_id")
 EXTERNAL_ID = Path(
     ...,
     min_length=1,
-    max_length=services.EXTERNAL_ID_MAX,
+    max_length=training_data.EXTERNAL_ID_MAX,
     description="Your id of the training (unique per platform; another platform's training of the "
     "same id is a different training): one line of text, not only white space, without `/`, "
     "percent-encoded as one path segment.",
@@ -95,7 +95,7 @@ RegencyCode = Annotated[
 # The nested objects are plain pydantic models: a value that is not an object is refused as
 # OBJECT_REQUIRED rather than read attribute by attribute.
 class LocationIn(BaseModel):
-    address: Line = Field(min_length=1, max_length=services.ADDRESS_MAX)
+    address: Line = Field(min_length=1, max_length=training_data.ADDRESS_MAX)
     regency_code: RegencyCode = Field(
         description="Kemendagri regency (kabupaten/kota) code of the region tables, e.g. `32.01` "
         "(`3201` is accepted). Anything else is `REGENCY_UNKNOWN`.",
@@ -108,10 +108,10 @@ class LocationIn(BaseModel):
 class InstitutionIn(BaseModel):
     external_id: Line = Field(
         min_length=1,
-        max_length=services.EXTERNAL_ID_MAX,
+        max_length=training_data.EXTERNAL_ID_MAX,
         description="Your id of the training institution (lembaga pelatihan).",
     )
-    name: Line = Field(min_length=1, max_length=services.INSTITUTION_NAME_MAX)
+    name: Line = Field(min_length=1, max_length=training_data.INSTITUTION_NAME_MAX)
     owned_by_platform: Flag = Field(
         description="True when the platform owns the institution: recorded and disclosed to "
         "participants (a conflict of interest); ranking never favours it.",
@@ -131,26 +131,26 @@ _OFFLINE_RULE: dict[str, Any] = {
 class TrainingIn(Schema):
     model_config = {"json_schema_extra": _OFFLINE_RULE}
 
-    title: Line = Field(min_length=1, max_length=services.TITLE_MAX)
-    category: Line = Field(min_length=1, max_length=services.CATEGORY_MAX)
+    title: Line = Field(min_length=1, max_length=training_data.TITLE_MAX)
+    category: Line = Field(min_length=1, max_length=training_data.CATEGORY_MAX)
     description: Text = Field(
         min_length=1,
-        max_length=services.DESCRIPTION_MAX,
+        max_length=training_data.DESCRIPTION_MAX,
         description="Several lines allowed (tab, line feed, carriage return).",
     )
     price_idr: Whole = Field(
-        ge=services.PRICE_MIN_IDR,
-        le=services.PRICE_MAX_IDR,
+        ge=training_data.PRICE_MIN_IDR,
+        le=training_data.PRICE_MAX_IDR,
         description="The price in the program, integer rupiah.",
     )
     price_outside_program_idr: Whole = Field(
         ge=1,
-        le=services.OUTSIDE_PRICE_MAX_IDR,
+        le=training_data.OUTSIDE_PRICE_MAX_IDR,
         description="The price of the same training outside the program, integer rupiah. A "
         "program price above it is flagged for the PMO.",
     )
-    duration_hours: Whole = Field(ge=1, le=services.DURATION_HOURS_MAX)
-    sessions: Whole = Field(ge=1, le=services.SESSIONS_MAX)
+    duration_hours: Whole = Field(ge=1, le=training_data.DURATION_HOURS_MAX)
+    sessions: Whole = Field(ge=1, le=training_data.SESSIONS_MAX)
     delivery: Literal["self_paced", "webinar", "offline"]
     institution: InstitutionIn
     location: LocationIn | None = Field(
@@ -161,7 +161,7 @@ class TrainingIn(Schema):
     )
     url: WebAddress = Field(
         min_length=1,
-        max_length=services.URL_MAX,
+        max_length=training_data.URL_MAX,
         description="The training's page on the platform. " + WEB_ADDRESS_RULE,
     )
 

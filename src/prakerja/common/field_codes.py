@@ -49,11 +49,14 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc[1:]) or "body"
 
 
-def field_codes(errors: list[dict[str, Any]]) -> dict[str, str]:
-    """{field path: code} for pydantic's errors, the first error of each field."""
+def field_codes(
+    errors: list[dict[str, Any]], table: dict[str, str] = FIELD_CODES
+) -> dict[str, str]:
+    """{field path: code} for pydantic's errors, the first error of each field; a type the table
+    does not name is pydantic's own, upper-cased."""
     fields: dict[str, str] = {}
     for error in errors:
         fields.setdefault(
-            field_path(error["loc"]), FIELD_CODES.get(error["type"], str(error["type"]).upper())
+            field_path(error["loc"]), table.get(error["type"], str(error["type"]).upper())
         )
     return fields

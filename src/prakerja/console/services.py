@@ -60,7 +60,7 @@ def operator_roles_set(*, user: User, roles: Iterable[str], actor: Actor) -> Use
     codes = _checked(roles)
     if actor.kind == "user" and actor.id == user.pk:
         raise RolesSelfChange()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         user = User.objects.select_for_update().get(pk=user.pk)
         before = _roles_write(user, codes)
         if codes and not user.is_staff:
@@ -81,7 +81,7 @@ def operator_create(
     """Create a staff operator with these roles, or update an existing one's roles and email. A
     new operator gets a random password, returned once (None for an existing one)."""
     codes = _checked(roles)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         user = User.objects.select_for_update().filter(username=username).first()
         password: str | None = None
         if user is None:
@@ -104,7 +104,7 @@ def operator_create(
 
 def operator_totp_enrol(*, user: User, actor: Actor, key: str | None = None) -> TOTPDevice:
     """Replace the operator's authenticator with a new key (hex); the old one stops working."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         TOTPDevice.objects.filter(user=user).delete()
         device = TOTPDevice(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
         if key is not None:
@@ -128,7 +128,7 @@ def operator_backup_codes_set(
         if codes is not None
         else [StaticToken.random_token() for _ in range(BACKUP_CODES_COUNT)]
     )
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         StaticDevice.objects.filter(user=user).delete()
         device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
         StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in chosen])

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.bulk_sql import db_time
 from prakerja.common.timeutil import WIB
 from prakerja.dashboards.models import (
@@ -525,7 +525,7 @@ def facts_refresh(*, full: bool = False) -> RefreshOutcome:
             outcome.full = True
             outcome.days = {fact.name: -1 for fact in FACTS}
         state.marks = marks
-        state.refreshed_at = timezone.now()
+        state.refreshed_at = clock.now()
         state.save(update_fields=["marks", "refreshed_at"])
     return outcome
 

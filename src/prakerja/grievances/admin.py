@@ -13,10 +13,10 @@ from django.contrib.admin.utils import unquote
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from prakerja.common import clock
 from prakerja.grievances import console
 from prakerja.grievances.models import Complaint
 from prakerja.grievances.related import related_label
@@ -182,7 +182,7 @@ class ComplaintAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("service-level clock"), ordering="resolution_due_at")
     def sla_timer(self, complaint: Complaint) -> str:
-        timer = complaint_timer(complaint, timezone.now())
+        timer = complaint_timer(complaint, clock.now())
         text = console.timer_text(timer)
         if timer.overdue:
             return format_html('<strong class="sla-overdue">{}</strong>', text)

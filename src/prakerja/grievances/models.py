@@ -9,9 +9,9 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from prakerja.common import clock
 from prakerja.common.immutable import AppendOnlyModel
 from prakerja.registration.models import Registrant
 
@@ -78,7 +78,7 @@ class Complaint(models.Model):
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="duplicates"
     )
 
-    filed_at = models.DateTimeField(default=timezone.now)
+    filed_at = models.DateTimeField(default=clock.now)
     triaged_at = models.DateTimeField(null=True, blank=True)
     assigned_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)  # resolved or rejected
@@ -118,7 +118,7 @@ class ComplaintEvent(AppendOnlyModel):
 
     complaint = models.ForeignKey(Complaint, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=10, choices=EventKind.choices)
-    at = models.DateTimeField(default=timezone.now)
+    at = models.DateTimeField(default=clock.now)
     actor_label = models.CharField(max_length=150)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

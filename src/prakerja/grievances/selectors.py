@@ -4,8 +4,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.grievances.errors import ComplaintNotFound
 from prakerja.grievances.models import OPEN_STATUSES, Complaint, ComplaintEvent, Status
 
@@ -59,11 +59,11 @@ def overdue_q(now: datetime.datetime) -> Q:
 
 
 def complaints_overdue(queryset: QuerySet, now: datetime.datetime | None = None) -> QuerySet:
-    return queryset.filter(overdue_q(now or timezone.now()))
+    return queryset.filter(overdue_q(now or clock.now()))
 
 
 def complaints_on_time(queryset: QuerySet, now: datetime.datetime | None = None) -> QuerySet:
-    return queryset.filter(status__in=OPEN_STATUSES).exclude(overdue_q(now or timezone.now()))
+    return queryset.filter(status__in=OPEN_STATUSES).exclude(overdue_q(now or clock.now()))
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class Timer:
 
 
 def complaint_timer(complaint: Complaint, now: datetime.datetime | None = None) -> Timer:
-    moment = now or timezone.now()
+    moment = now or clock.now()
     if complaint.status == Status.NEW:
         # The first response is always due before the resolution (sla.SLA).
         due = complaint.first_response_due_at

@@ -11,9 +11,9 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.errors import FieldsDisagree, NotFound, ValidationFailed
 from prakerja.common.text import CHARACTER_INVALID, text_problem
@@ -156,9 +156,9 @@ def complaint_file(
         raise ComplaintRelatedNotFound(details={"related": "NOT_FOUND"})
     kept = _attachment(attachment, attachment_name) if attachment is not None else None
     throttle_hit(key=f"complaint:{registrant.pk}", limit=FILING_LIMIT, now=now)
-    moment = now or timezone.now()
+    moment = now or clock.now()
     first_due, resolution_due = due_times(moment, Priority.NORMAL)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         complaint = Complaint.objects.create(
             registrant=registrant,
             category=category,
@@ -213,8 +213,8 @@ def complaint_triage(
     filing). `note` is internal."""
     if priority not in Priority.values:
         raise ValidationFailed(details={"priority": "CHOICE_INVALID"})
-    moment = now or timezone.now()
-    with transaction.atomic():
+    moment = now or clock.now()
+    with transaction.atomic(durable=True):
         complaint = _locked(complaint)
         _move(complaint, Status.TRIAGED)
         complaint.priority = priority
@@ -261,8 +261,8 @@ def complaint_assign(
     assignee = get_user_model().objects.filter(pk=assignee_id).first()
     if assignee is None or not is_handler(assignee):
         raise ComplaintAssigneeNotOperator(details={"assignee_id": assignee_id})
-    moment = now or timezone.now()
-    with transaction.atomic():
+    moment = now or clock.now()
+    with transaction.atomic(durable=True):
         complaint = _locked(complaint)
         previous = complaint.assignee_id
         _move(complaint, Status.ASSIGNED)
@@ -296,8 +296,8 @@ def complaint_resolve(
     if not (resolution or "").strip():
         raise ComplaintResolutionRequired(details={"resolution": "REQUIRED"})
     answer = _clean_text(resolution, field="resolution", limit=RESOLUTION_MAX)
-    moment = now or timezone.now()
-    with transaction.atomic():
+    moment = now or clock.now()
+    with transaction.atomic(durable=True):
         complaint = _locked(complaint)
         _move(complaint, Status.RESOLVED)
         complaint.resolution = answer
@@ -331,8 +331,8 @@ def complaint_reject(
     note = (explanation or "").strip()
     if len(note) > RESOLUTION_MAX:
         raise ValidationFailed(details={"explanation": "TOO_LONG"})
-    moment = now or timezone.now()
-    with transaction.atomic():
+    moment = now or clock.now()
+    with transaction.atomic(durable=True):
         complaint = _locked(complaint)
         if duplicate_of_id is not None and (
             duplicate_of_id == complaint.pk

@@ -14,8 +14,8 @@ import datetime
 import re
 
 from django.db import transaction
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.errors import FieldsDisagree, ValidationFailed
 from prakerja.common.refusals import Refused
@@ -86,7 +86,7 @@ def payment_account_link(
     `payment_accounts_link_bulk`, so the two cannot drift apart."""
     from prakerja.incentives.accounts_bulk import payment_accounts_link_bulk
 
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         (answer,) = payment_accounts_link_bulk(
             links=[(participant.pk, institution_code, account_number)], actor=actor
         )
@@ -114,7 +114,7 @@ def payment_accounts_check_due() -> int:
     from prakerja.incentives.accounts_bulk import payment_accounts_check_bulk
 
     due = PaymentAccount.objects.filter(
-        status=PaymentAccountStatus.CHECKING, created_at__lt=timezone.now() - RECHECK_AFTER
+        status=PaymentAccountStatus.CHECKING, created_at__lt=clock.now() - RECHECK_AFTER
     ).values_list("pk", flat=True)
     return payment_accounts_check_bulk(account_ids=list(due))
 

@@ -24,9 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from prakerja.audit.services import AuditNew, audit_record_many
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import among, db_time, json_rows
 from prakerja.common.crypto import decrypt
@@ -70,7 +70,7 @@ def payment_accounts_link_bulk(*, links: Sequence[Link], actor: Actor) -> list[i
 
 
 def _link_chunk(links: list[Link], offset: int, actor: Actor) -> list[int | Refused]:
-    now = timezone.now()
+    now = clock.now()
     institutions = {
         partner.code: partner
         for partner in Partner.objects.filter(
@@ -162,7 +162,7 @@ def payment_accounts_unlink(
     """Unlink current accounts (rows with pk, institution_id, account_type, account_number, locked
     by the caller, in its transaction) with `reason`: each ends now, its institution is told
     (`account.unlinked`) and the change audited. Returns how many."""
-    now = timezone.now()
+    now = clock.now()
     _unlink_write([row["pk"] for row in accounts], reason, now)
     news = [_unlink_news(row, reason, actor) for row in accounts]
     events_publish_many(
@@ -269,6 +269,9 @@ Ask = tuple[int, BankClient, str, str, str]  # account id, client, type, number,
 
 
 def _check_chunk(account_ids: list[int], workers: int) -> int:
+    """Ask the institutions about a chunk of accounts being checked. Unit of work: the inquiries
+    run before any transaction (in `workers` threads); their answers are written in one
+    transaction per chunk."""
     accounts = list(
         PaymentAccount.objects.filter(pk__in=account_ids, status=PaymentAccountStatus.CHECKING)
         .order_by("pk")
@@ -296,7 +299,7 @@ def _check_chunk(account_ids: list[int], workers: int) -> int:
     answered = {pk: answer for (pk, *_), answer in zip(asks, answers, strict=True) if answer}
     if not answered:
         return 0
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         still = dict(
             PaymentAccount.objects.select_for_update()

@@ -24,14 +24,14 @@ from django.http import (
 )
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ApplicationError, ValidationFailed
 from prakerja.common.money import format_rupiah
-from prakerja.common.timeutil import WIB, format_wib
+from prakerja.common.timeutil import format_wib
 from prakerja.incentives.console_selectors import failures_csv, failures_report
 from prakerja.incentives.models import DisbursementRun, Statement
 from prakerja.incentives.reconciliation import (
@@ -154,7 +154,7 @@ def prepare_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
     """The maker's page: a date (today in WIB unless changed) → `run_prepare` → the run's page."""
     if not may_prepare(request):
         raise PermissionDenied
-    form = PrepareForm(request.POST or None, initial={"run_date": timezone.localdate(timezone=WIB)})
+    form = PrepareForm(request.POST or None, initial={"run_date": clock.today()})
     if request.method == "POST" and form.is_valid():
         try:
             run = run_prepare(
@@ -237,7 +237,7 @@ def failures_view(model_admin: admin.ModelAdmin, request: HttpRequest) -> HttpRe
         raise PermissionDenied
     report = failures_report()
     if request.GET.get("format") == "csv":
-        today = timezone.localdate(timezone=WIB).isoformat()
+        today = clock.today().isoformat()
         response = HttpResponse(failures_csv(report), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="kegagalan-{today}.csv"'
         return response

@@ -20,12 +20,11 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
-from django.utils import timezone
 
 from prakerja.audit.services import AuditNew, audit_record_many
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import among, db_time, json_rows
-from prakerja.common.timeutil import WIB
 from prakerja.incentives.models import (
     ACCOUNT_REASONS,
     Entitlement,
@@ -61,7 +60,7 @@ def months_after(day: datetime.date, months: int) -> datetime.date:
 
 
 def today_wib() -> datetime.date:
-    return timezone.localdate(timezone=WIB)
+    return clock.today()
 
 
 def participant_has_reviewed_completion(participant_id: int) -> bool:
@@ -110,7 +109,7 @@ def _grant_chunk(participant_ids: list[int], actor: Actor) -> set[int]:
     entitled = _entitled(participant_ids)
     if not entitled:
         return set()
-    first, now = today_wib(), timezone.now()
+    first, now = today_wib(), clock.now()
     rows = [
         [
             participant_id,
@@ -263,7 +262,7 @@ def entitlements_hold(*, participant_ids: Iterable[int], reason: str) -> int:
     """Hold the participants' unpaid, due entitlements with `reason` (set-based)."""
     return Entitlement.objects.filter(
         participant_id__in=list(participant_ids), status=EntitlementStatus.DUE
-    ).update(status=EntitlementStatus.HELD, hold_reason=reason, updated_at=timezone.now())
+    ).update(status=EntitlementStatus.HELD, hold_reason=reason, updated_at=clock.now())
 
 
 def entitlements_release(*, participant_ids: Iterable[int], reasons: Iterable[str]) -> int:
@@ -274,7 +273,7 @@ def entitlements_release(*, participant_ids: Iterable[int], reasons: Iterable[st
         status=EntitlementStatus.HELD,
         hold_reason__in=list(reasons),
     ).update(
-        status=EntitlementStatus.DUE, hold_reason="", failed_attempts=0, updated_at=timezone.now()
+        status=EntitlementStatus.DUE, hold_reason="", failed_attempts=0, updated_at=clock.now()
     )
 
 

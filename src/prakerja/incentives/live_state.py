@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Min, Sum
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.incentives.console_selectors import CountSum, holds_by_reason
 from prakerja.incentives.models import (
     IN_FLIGHT,
@@ -50,7 +50,7 @@ def disbursement_live_state(
 ) -> LiveState:
     """The live state of run `run_id`, or of every approved run (those still sending or awaiting
     results; done and cancelled runs are history) when None. `now` fixes the ages' clock."""
-    now = now or timezone.now()
+    now = now or clock.now()
     batch_rows = TransferBatch.objects.order_by()
     instruction_rows = TransferInstruction.objects.order_by()
     if run_id is None:

@@ -9,7 +9,8 @@ the program (paid out). The rows below record why and when, and what the partici
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from prakerja.common import clock
 
 
 class AccountType(models.TextChoices):
@@ -44,7 +45,7 @@ class PaymentAccount(models.Model):
     reason_code = models.CharField(max_length=24, blank=True)
     holder_name = models.CharField(max_length=200, blank=True)
     kyc_level = models.CharField(max_length=16, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     checked_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)  # rejected or unlinked
 
@@ -124,9 +125,9 @@ class Entitlement(models.Model):
     # Transfers that failed for a reason that may pass (TEMPORARY_FAILURE, an unknown outcome
     # found never received): retried in later runs up to the scheme's limit.
     failed_attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     paid_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -166,7 +167,7 @@ class SurveyResponse(models.Model):
     )
     sequence = models.PositiveSmallIntegerField()
     answers = models.JSONField()  # question code -> answer code (incentives/surveys.py)
-    submitted_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -196,7 +197,7 @@ class DisbursementRun(models.Model):
     amount_idr = models.BigIntegerField(default=0)
     prepared_by = models.CharField(max_length=150)  # the maker's actor label
     prepared_by_user_id = models.BigIntegerField(null=True, blank=True)
-    prepared_at = models.DateTimeField(default=timezone.now)
+    prepared_at = models.DateTimeField(default=clock.now)
     approved_by = models.CharField(max_length=150, blank=True)
     approved_by_user_id = models.BigIntegerField(null=True, blank=True)
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -324,7 +325,7 @@ class Statement(models.Model):
     institution = models.ForeignKey("partners.Partner", on_delete=models.PROTECT, related_name="+")
     statement_date = models.DateField()
     source = models.CharField(max_length=8)  # api | csv
-    received_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(default=clock.now)
     received_by = models.CharField(max_length=150)
     lines_count = models.PositiveIntegerField(default=0)
     matched = models.PositiveIntegerField(default=0)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ValidationFailed
 from prakerja.common.timeutil import WIB
@@ -241,5 +241,5 @@ def _settle(items: list[tuple[int, str, int, int]], actor: Actor) -> None:
             memo=f"{len(part)} incentive transfers settled by statement",
         )
     TransferInstruction.objects.filter(pk__in=[i[0] for i in items]).update(
-        reconciled_at=timezone.now()
+        reconciled_at=clock.now()
     )

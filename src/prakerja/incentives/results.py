@@ -19,8 +19,8 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import db_time, json_rows
 from prakerja.incentives.models import (
@@ -124,7 +124,7 @@ def _record_chunk(institution_id: int, outcomes: list[Outcome], actor: Actor) ->
         )
     }
     recorded = Recorded()
-    now = timezone.now()
+    now = clock.now()
     successes: list[tuple[Outcome, tuple[Any, ...]]] = []
     failures: list[tuple[Outcome, tuple[Any, ...]]] = []
     for outcome in outcomes:
@@ -284,5 +284,5 @@ def runs_finish_if_done(run_ids: set[int]) -> None:
         ).exists()
         if not in_flight:
             DisbursementRun.objects.filter(pk=run_id, status=RunStatus.APPROVED).update(
-                status=RunStatus.DONE, finished_at=timezone.now()
+                status=RunStatus.DONE, finished_at=clock.now()
             )

@@ -16,9 +16,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import json_rows
 from prakerja.incentives.errors import (
@@ -72,7 +72,7 @@ def run_prepare(
     """Prepare the run of `run_date` (the maker). Errors: RUN_EXISTS (a run of that date that is
     not cancelled exists, also when two makers prepare it at once: one proceeds)."""
     scheme = scheme_active()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # Runs are prepared one at a time: two runs of different dates must not take the same
         # entitlements (the in-flight constraint would refuse the second whole).
         ProgramScheme.objects.select_for_update().get(pk=scheme.pk)
@@ -85,7 +85,7 @@ def run_prepare(
             raise RunExists(
                 details={"run_date": run_date.isoformat()}, run_date=run_date.isoformat()
             ) from None
-        now = timezone.now()
+        now = clock.now()
         held = {
             HoldReason.EXCLUDED: _hold_excluded(now),
             **_hold_in_doubt(now),
@@ -243,7 +243,7 @@ def run_approve(*, run: DisbursementRun, actor: Actor) -> DisbursementRun:
     """Approve a prepared run (the checker) and start sending it. Errors: MAKER_CANNOT_APPROVE
     (the checker prepared it), RUN_ABOVE_APPROVAL_LIMIT (settings.DISBURSEMENT_APPROVAL_LIMIT_IDR),
     RUN_NOT_PREPARED (already approved, done or cancelled)."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = DisbursementRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.PREPARED:
             raise RunNotPrepared(details={"status": locked.status}, status=locked.status)
@@ -259,7 +259,7 @@ def run_approve(*, run: DisbursementRun, actor: Actor) -> DisbursementRun:
         locked.status = RunStatus.APPROVED
         locked.approved_by = actor.label
         locked.approved_by_user_id = _user_id(actor)
-        locked.approved_at = timezone.now()
+        locked.approved_at = clock.now()
         locked.save(update_fields=["status", "approved_by", "approved_by_user_id", "approved_at"])
         audit_record(
             actor=actor,
@@ -276,15 +276,15 @@ def run_approve(*, run: DisbursementRun, actor: Actor) -> DisbursementRun:
 def run_cancel(*, run: DisbursementRun, actor: Actor) -> DisbursementRun:
     """Cancel a prepared run: its instructions were never sent; they go (failed, CANCELLED), so the
     entitlements are free for another run."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = DisbursementRun.objects.select_for_update().get(pk=run.pk)
         if locked.status != RunStatus.PREPARED:
             raise RunNotPrepared(details={"status": locked.status}, status=locked.status)
         TransferInstruction.objects.filter(batch__run=locked).update(
-            status="failed", reason_code="CANCELLED", result_at=timezone.now()
+            status="failed", reason_code="CANCELLED", result_at=clock.now()
         )
         locked.status = RunStatus.CANCELLED
-        locked.finished_at = timezone.now()
+        locked.finished_at = clock.now()
         locked.save(update_fields=["status", "finished_at"])
         audit_record(actor=actor, event_type="disbursement.cancelled", subject=locked)
     return locked

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.incentives.models import (
     BatchStatus,
@@ -140,7 +140,7 @@ def _claim(batch_pk: int) -> str:
             return "confirm"
         if batch.status != BatchStatus.READY:
             return "done"
-        now = timezone.now()
+        now = clock.now()
         batch.status, batch.sent_at = BatchStatus.SENDING, now
         batch.send_attempts += 1
         batch.save(update_fields=["status", "sent_at", "send_attempts"])
@@ -254,7 +254,7 @@ def batches_confirm_due() -> int:
     unknown outcome), and sent batches whose results are overdue (lost callbacks): asked about
     and, where the institution never received them, sent under the same ids. Returns the
     batches handled."""
-    stale = timezone.now() - CONFIRM_AFTER
+    stale = clock.now() - CONFIRM_AFTER
     handled = 0
     waiting = TransferBatch.objects.filter(run__status=RunStatus.APPROVED).filter(
         status__in=(BatchStatus.READY, BatchStatus.SENDING)

@@ -87,7 +87,7 @@ def survey_submit(
     # Imported here: surveys_bulk applies this module's rules.
     from prakerja.incentives.surveys_bulk import surveys_submit_bulk
 
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         (answer,) = surveys_submit_bulk(
             answers=[(participant.pk, sequence, dict(answers))], actor=actor
         )

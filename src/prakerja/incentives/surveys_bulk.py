@@ -19,9 +19,9 @@ import datetime
 from collections.abc import Sequence
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from prakerja.audit.services import AuditNew, audit_record_many
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import among, db_time, json_rows
 from prakerja.common.errors import ApplicationError, NotFound, ValidationFailed
@@ -81,7 +81,7 @@ def _chunk(items: list[tuple[int, int, dict[str, str]]], actor: Actor) -> list[i
         participant_id__in=among(ids), kind=EntitlementKind.INCENTIVE, due_on__lte=today
     ).values_list("participant_id", "sequence"):
         due.setdefault(participant_id, set()).add(sequence)
-    now = timezone.now()
+    now = clock.now()
 
     answered: list[int | Refused | None] = [None] * len(items)
     accepted: dict[int, tuple[int, int, dict[str, str]]] = {}  # index -> participant, number, …

@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
-from django.utils import timezone
 from django.utils.html import strip_tags
+
+from prakerja.common import clock
 
 if TYPE_CHECKING:
     from prakerja.integrations.models import SandboxEmail
@@ -108,7 +109,7 @@ class SandboxEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         from prakerja.integrations.models import SandboxEmail
 
-        now = timezone.now()
+        now = clock.now()
         rows: list[SandboxEmail] = []
         sent = 0
         for message in email_messages:

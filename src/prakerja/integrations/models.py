@@ -1,7 +1,8 @@
 """Rows the integrations keep for themselves: the sandbox outbox the demo's inbox page reads."""
 
 from django.db import models
-from django.utils import timezone
+
+from prakerja.common import clock
 
 
 class SandboxEmail(models.Model):
@@ -11,7 +12,7 @@ class SandboxEmail(models.Model):
     subject = models.CharField(max_length=255)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
-    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(default=clock.now, db_index=True)
 
     class Meta:
         ordering = ("-sent_at", "-id")

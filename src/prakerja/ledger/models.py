@@ -8,8 +8,8 @@ the legs, so that reading a balance never sums legs.
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.immutable import AppendOnlyModel
 
 
@@ -40,7 +40,7 @@ class Account(models.Model):
     # The participant, platform or institution the account belongs to (their primary key);
     # the ledger does not depend on those apps, so this is a plain number, not a foreign key.
     owner_id = models.BigIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -83,7 +83,7 @@ class Transaction(AppendOnlyModel):
     kind = models.CharField(max_length=40, db_index=True)
     memo = models.CharField(max_length=200, blank=True)
     actor = models.CharField(max_length=150)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
     # One-to-one: the database lets a transaction be reversed at most once.
     reverses = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"

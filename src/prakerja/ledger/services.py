@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.errors import (
     AlreadyReversed,
@@ -82,7 +82,7 @@ def accounts_ensure(*, kind: AccountKind, owner_ids: Iterable[int]) -> dict[int,
                     kind=kind,
                     owner_ids=wanted[start : start + bulk_sql.CHUNK],
                     may_go_negative=kind in MAY_GO_NEGATIVE,
-                    created_at=timezone.now(),
+                    created_at=clock.now(),
                 )
             )
     return found
@@ -225,7 +225,7 @@ def _post_bulk_once(
                 kind=kind,
                 memo=memo,
                 actor=actor.label,
-                created_at=timezone.now(),
+                created_at=clock.now(),
             )
             bulk_sql.insert_legs(
                 (ids[key], account, amount) for key, legs in fresh for account, amount in legs

@@ -8,8 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.integrations.sms import SmsUnavailable, sms_gateway
 from prakerja.notifications.messages import MESSAGES
 from prakerja.notifications.models import Channel, Notification, NotificationStatus
@@ -41,7 +41,7 @@ def notifications_queue_select(
     else:
         payload = "json_patch(json_object('subject', s.subject_id), %s)"
         channel_rows = " UNION ALL ".join(["SELECT %s AS channel"] * len(channels))
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    now = connection.ops.adapt_datetimefield_value(clock.now())
     prefix = f"{kind}:{key}:" if key else f"{kind}:"
     sql = (
         f"INSERT INTO {N} (registrant_id, channel, kind, params, dedupe_key, status, attempts, "  # noqa: S608 - names are model constants
@@ -61,7 +61,7 @@ def notifications_send_due(*, limit: int = 500) -> int:
     """Send up to `limit` due messages; returns how many went out. Safe to run in several workers
     at once: each claims its batch (PostgreSQL: SKIP LOCKED) by pushing the next attempt a lease
     ahead, so a worker that dies mid-batch leaves its messages to be retried, not lost."""
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         due = Notification.objects.filter(
             status=NotificationStatus.QUEUED, next_attempt_at__lte=now
@@ -96,7 +96,7 @@ def _send_one(notification: Notification) -> int:
         return 0
     Notification.objects.filter(pk=notification.pk).update(
         status=NotificationStatus.SENT,
-        sent_at=timezone.now(),
+        sent_at=clock.now(),
         attempts=notification.attempts + 1,
         last_error="",
     )
@@ -115,5 +115,5 @@ def _fail(notification: Notification, error: str, *, final: bool) -> None:
         attempts=attempts,
         last_error=error,
         status=NotificationStatus.FAILED if give_up else NotificationStatus.QUEUED,
-        next_attempt_at=timezone.now() + datetime.timedelta(seconds=30 * 2**attempts),
+        next_attempt_at=clock.now() + datetime.timedelta(seconds=30 * 2**attempts),
     )

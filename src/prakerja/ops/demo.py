@@ -11,7 +11,6 @@ from binascii import unhexlify
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -102,11 +101,12 @@ def _demo_operator(code: str, username: str, actor: Actor) -> None:
 
 def demo_seed() -> list[Login]:
     actor = Actor.system("demo-seed")
-    with transaction.atomic():
-        for kind in sorted(SYSTEM_KINDS):
-            account_get_or_create(kind=AccountKind(kind))
-        for code, username, _label in DEMO_OPERATORS:
-            _demo_operator(code, username, actor)
+    # Each step is its own (durable) unit of work and skips what exists: a seed stopped half-way
+    # is completed by the next start, not rolled back as one.
+    for kind in sorted(SYSTEM_KINDS):
+        account_get_or_create(kind=AccountKind(kind))
+    for code, username, _label in DEMO_OPERATORS:
+        _demo_operator(code, username, actor)
     return [
         Login(
             label,

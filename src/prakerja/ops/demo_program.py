@@ -12,11 +12,10 @@ import hashlib
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.crypto import blind_index, encrypt
-from prakerja.common.timeutil import WIB
 from prakerja.registration.models import Registrant
 from prakerja.registration.nik import make_nik
 from prakerja.waves import services as waves
@@ -50,7 +49,7 @@ def demo_program_seed() -> list[str]:
 
 
 def _seed(actor: Actor) -> None:
-    now = timezone.now()
+    now = clock.now()
     seed_1 = "demo-gelombang-1-rahasia"
     # The simulated 2020's unselected applicants are carried into this wave when it opens: its
     # quota takes them all, so the laid-off demo login is still drawn first.
@@ -89,7 +88,7 @@ def _scheme_spendable(actor: Actor) -> None:
     bought. The demo's scheme keeps its balances spendable for a year from the demo's start
     (changed through the scheme's audited service, as an operator would in the admin)."""
     scheme = scheme_active()
-    today = timezone.localdate(timezone=WIB)
+    today = clock.today()
     changed = False
     if scheme.balance_expiry_date < today + datetime.timedelta(days=DEMO_BALANCE_DAYS_LEFT):
         scheme.balance_expiry_date = today + datetime.timedelta(days=DEMO_BALANCE_DAYS)
@@ -108,7 +107,7 @@ def _commitment(seed: str) -> str:
 
 
 def _verified_registrants() -> list[Registrant]:
-    now = timezone.now()
+    now = clock.now()
     rows = []
     demo_password = make_password(DEMO_PARTICIPANT_PASSWORD)
     for i in range(APPLICANTS):

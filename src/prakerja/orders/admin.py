@@ -22,15 +22,14 @@ from django.template import engines
 from django.template.backends.base import BaseEngine
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, URLPattern, path, reverse
-from django.utils import timezone
 
 from prakerja.catalog.admin import _refusal
 from prakerja.catalog.models import Training
 from prakerja.catalog.services import REASON_MAX, training_review
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.admin import ReadOnlyAdmin
 from prakerja.common.errors import ApplicationError
-from prakerja.common.timeutil import WIB
 from prakerja.orders.evaluation import (
     DEFAULT_SORT,
     SORTABLE,
@@ -382,7 +381,7 @@ def _table_row(row: EvaluationRow, shown: tuple[str, ...]) -> dict[str, Any]:
 def _csv_response(rows: list[EvaluationRow], level_name: str) -> HttpResponse:
     out = io.StringIO()
     evaluation_csv(rows, out)
-    today = timezone.localdate(timezone=WIB).isoformat()
+    today = clock.today().isoformat()
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="evaluasi-penyedia-{level_name}-{today}.csv"'

@@ -7,9 +7,9 @@ import datetime
 from collections.abc import Sequence
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from prakerja.audit.services import AuditNew, audit_record_many
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import among, db_time, json_rows
 from prakerja.common.refusals import Refused
@@ -68,7 +68,7 @@ def orders_complete_bulk(
 
 
 def _complete(platform: Partner, items: Sequence[Completion], actor: Actor) -> BulkOutcome:
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         found = {
             row[0]: row

@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from prakerja.audit.services import AuditNew, audit_record_many
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.timeutil import WIB
 from prakerja.ledger.models import Account, AccountKind, Balance, Transaction
@@ -52,7 +53,7 @@ def vouchers_expire_due(*, now: datetime.datetime | None = None) -> int:
     emptied it). `voucher.expired` goes to each platform. Chunks of CHUNK orders, each one
     transaction of a few set-based statements; a second run finds nothing and refunds nothing
     (ledger keys `order-expire:{order}`). Returns how many vouchers expired."""
-    now = now or timezone.now()
+    now = now or clock.now()
     actor = Actor.system("vouchers-expire")
     expired = 0
     after = 0
@@ -70,6 +71,8 @@ def vouchers_expire_due(*, now: datetime.datetime | None = None) -> int:
 
 
 def _expire_chunk(ids: list[int], *, now: datetime.datetime, actor: Actor) -> int:
+    """Expire the unredeemed vouchers among `ids`. Unit of work: one transaction per chunk (the
+    orders locked and filtered again, the refunds posted, the events written together)."""
     with transaction.atomic():
         # Locked and filtered again: a voucher redeemed meanwhile is not expired.
         rows = list(
@@ -174,7 +177,7 @@ def balances_lapse_due(*, today: datetime.date | None = None) -> int:
     purchase; if one expires later, its price goes to the treasury). Chunks of CHUNK participants;
     a second run finds no balance left and lapses nothing (ledger keys `balance-lapse:{scheme}:
     {participant}`). Returns how many balances lapsed."""
-    today = today or timezone.localdate(timezone=WIB)
+    today = today or clock.today()
     actor = Actor.system("balances-lapse")
     lapsed = 0
     for scheme in ProgramScheme.objects.filter(balance_expiry_date__lt=today).order_by("pk"):
@@ -199,7 +202,9 @@ def balances_lapse_due(*, today: datetime.date | None = None) -> int:
 
 
 def _lapse_chunk(scheme: ProgramScheme, participant_ids: list[int], *, actor: Actor) -> int:
-    now = timezone.now()
+    """Return the unspent balances of `participant_ids` to the treasury. Unit of work: one
+    transaction per chunk, the participants locked first."""
+    now = clock.now()
     with transaction.atomic():
         # Participants first (as purchases, the expiry job and revocation lock them), then their
         # balances are read again: a purchase or a refund committed meanwhile is counted.

@@ -9,7 +9,8 @@ reports; orders/rules.py holds the one transition table.
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from prakerja.common import clock
 
 
 class OrderStatus(models.TextChoices):
@@ -46,7 +47,7 @@ class Order(models.Model):
     status = models.CharField(
         max_length=10, choices=OrderStatus.choices, default=OrderStatus.ISSUED
     )
-    issued_at = models.DateTimeField(default=timezone.now)
+    issued_at = models.DateTimeField(default=clock.now)
     expires_at = models.DateTimeField()  # unredeemed after this: expired, price returned
 
     redeemed_at = models.DateTimeField(null=True, blank=True)
@@ -64,7 +65,7 @@ class Order(models.Model):
     flag_fast_completion = models.BooleanField(default=False)
 
     ended_at = models.DateTimeField(null=True, blank=True)  # expired, refunded or cancelled
-    updated_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -112,8 +113,8 @@ class Review(models.Model):
     text = models.TextField()
     # SHA-256 of the normalised text: identical texts across accounts are found by index.
     text_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
+    updated_at = models.DateTimeField(default=clock.now)
     flag_identical_text = models.BooleanField(default=False)  # the same text from another account
     flag_burst = models.BooleanField(default=False)  # one of many reviews of a training at once
 
@@ -150,7 +151,7 @@ class Settlement(models.Model):
     status = models.CharField(
         max_length=8, choices=SettlementStatus.choices, default=SettlementStatus.PREPARED
     )
-    prepared_at = models.DateTimeField(default=timezone.now)
+    prepared_at = models.DateTimeField(default=clock.now)
     prepared_by = models.CharField(max_length=200)
     paid_at = models.DateTimeField(null=True, blank=True)
     paid_by = models.CharField(max_length=200, blank=True)

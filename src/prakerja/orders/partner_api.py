@@ -10,11 +10,11 @@ import re
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema
 from pydantic import AfterValidator, BeforeValidator, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.orders import services
 from prakerja.orders.models import Order
@@ -426,7 +426,7 @@ def orders_list(request: HttpRequest, params: Query[OrdersQuery]) -> dict[str, A
     committed a moment late can carry an earlier time."""
     platform = caller(request, kind=PartnerKind.PLATFORM)
     if params.updated_since is not None:
-        refusal = reported_time_refusal("updated_since", params.updated_since, now=timezone.now())
+        refusal = reported_time_refusal("updated_since", params.updated_since, now=clock.now())
         if refusal is not None:
             raise refusal
     page = platform_orders_page(

@@ -5,9 +5,9 @@ orders/rules.py's."""
 import datetime
 
 from django.db import transaction
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.orders.chunks import platform_only
 from prakerja.orders.models import Order
@@ -36,7 +36,7 @@ def order_progress_report(
     platform's order), ORDER_ALREADY_COMPLETED, ORDER_NOT_REDEEMED, and TIME_OUT_OF_RANGE for a
     report time before the redemption second or more than five minutes ahead."""
     platform_only(platform)
-    now = timezone.now()
+    now = clock.now()
     invalid = progress_inputs_refusal(percent, sessions_attended, reported_at)
     if invalid is not None:
         raise invalid

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from prakerja.audit.services import AuditNew, audit_record_many
 from prakerja.catalog.holds import trainings_hold_active
 from prakerja.catalog.models import Training
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import db_time, id_list, json_rows
 from prakerja.common.refusals import Refused
@@ -87,7 +87,7 @@ def order_purchase(*, participant: Participant, training: Training, actor: Actor
     """Buy one training for the participant: `orders_purchase_bulk` of one item, raising its
     refusal (PARTICIPANT_NOT_ACTIVE, PURCHASE_WINDOW_OVER, BALANCE_EXPIRED, TRAINING_NOT_AVAILABLE,
     ORDER_ALREADY_OPEN, INSUFFICIENT_BALANCE). A refusal changes nothing."""
-    result = _purchase(((participant.pk, training.pk),), actor, _one_memo)
+    result = _purchase(((participant.pk, training.pk),), actor, _one_memo, durable=True)
     raise_refusal(result.refused)
     return Order.objects.select_related("training", "participant").get(pk=result.orders[0].order_id)
 
@@ -96,19 +96,22 @@ def orders_purchase_bulk(*, purchases: Sequence[tuple[int, int]], actor: Actor) 
     """Buy a chunk of (participant id, training id) pairs, in order: each item bought or refused
     (orders/rules.py `purchase_refusal`) after the chunk's earlier items — ORDER_ALREADY_OPEN also
     for the same pair earlier in the chunk, INSUFFICIENT_BALANCE counting what the earlier items
-    spent. One transaction: the accepted orders in one INSERT, their ledger transactions through
-    `transactions_post_bulk`, first purchases, the trainings held, `voucher.issued` events and
-    audit events each in one statement."""
+    spent. One transaction (a savepoint inside the caller's; the participant's purchase, its
+    one-item call, is durable): the accepted orders in one INSERT, their ledger transactions
+    through `transactions_post_bulk`, first purchases, the trainings held, `voucher.issued` events
+    and audit events each in one statement."""
     check_size(purchases)
     if not purchases:
         return BulkPurchase()
-    return _purchase(purchases, actor, _chunk_memo)
+    return _purchase(purchases, actor, _chunk_memo, durable=False)
 
 
-def _purchase(purchases: Sequence[tuple[int, int]], actor: Actor, memo: Memo) -> BulkPurchase:
+def _purchase(
+    purchases: Sequence[tuple[int, int]], actor: Actor, memo: Memo, *, durable: bool
+) -> BulkPurchase:
     for attempt in range(1, RETRIES + 1):
         try:
-            with transaction.atomic():
+            with transaction.atomic(durable=durable):
                 return _purchase_chunk(list(purchases), actor, memo)
         except _TrainingChanged:
             if attempt == RETRIES:
@@ -154,7 +157,7 @@ def _buyers(participant_ids: list[int]) -> dict[int, Buyer]:
 
 
 def _purchase_chunk(purchases: list[tuple[int, int]], actor: Actor, memo: Memo) -> BulkPurchase:
-    now = timezone.now()
+    now = clock.now()
     participant_ids = sorted({participant_id for participant_id, _ in purchases})
     buyers = _buyers(participant_ids)
     trainings = _trainings_read(sorted({training_id for _, training_id in purchases}))

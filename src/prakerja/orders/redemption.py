@@ -7,9 +7,9 @@ orders/rules.py `redeem_refusal`; a refusal changes nothing."""
 from collections.abc import Callable, Sequence
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from prakerja.audit.services import AuditNew, audit_record_many
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import among, db_time, json_rows
 from prakerja.common.errors import ApplicationError
@@ -87,7 +87,7 @@ def vouchers_redeem_bulk(
 def _redeem(
     platform: Partner, items: Sequence[tuple[str, str]], actor: Actor, memo: Memo
 ) -> BulkOutcome:
-    now = timezone.now()
+    now = clock.now()
     refused: list[Refused] = []
     wanted: dict[int, tuple[str, str]] = {}  # index -> (code, ref) that passed the input checks
     for index, (voucher_code, platform_user_ref) in enumerate(items):

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from prakerja.audit.services import AuditNew, audit_record_many
 from prakerja.catalog.models import Training
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import among, db_time, id_list, json_rows
 from prakerja.common.errors import ValidationFailed
@@ -110,7 +110,7 @@ def _chunk(items: list[tuple[int, int, Any, str]], actor: Actor) -> list[int | R
             and row.status == OrderStatus.COMPLETED
         }
     )
-    now = timezone.now()
+    now = clock.now()
 
     answers: list[int | Refused | None] = [None] * len(items)
     answer_order: dict[int, int] = {}  # item index -> the order whose review it answers with

@@ -8,8 +8,8 @@ import json
 from dataclasses import dataclass
 
 from django.db.models import Q
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.errors import ValidationFailed
 from prakerja.common.timeutil import WIB
 from prakerja.orders.models import Order, OrderStatus, Review
@@ -29,7 +29,7 @@ def iso_wib(moment: datetime.datetime | None) -> str | None:
 def order_status_shown(order: Order, *, now: datetime.datetime | None = None) -> str:
     """The status a voucher is reported with: an issued voucher past its date is ``expired`` even
     before the daily job has recorded it (it can no longer be redeemed)."""
-    now = now or timezone.now()
+    now = now or clock.now()
     if order.status == OrderStatus.ISSUED and order.expires_at < now:
         return OrderStatus.EXPIRED
     return order.status

@@ -15,9 +15,9 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, QuerySet, Sum
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.errors import Conflict, ValidationFailed
 from prakerja.common.timeutil import WIB
@@ -93,14 +93,14 @@ def settlement_prepare(
     """The platform's statement for an ended month; returns it and whether it is new (preparing a
     prepared month again returns the same statement and writes nothing)."""
     month = Period.parse(period)
-    if not month.ended(now or timezone.now()):
+    if not month.ended(now or clock.now()):
         raise SettlementPeriodOpen(details={"period": period}, period=period)
     existing = Settlement.objects.filter(platform=platform, period=period).first()
     if existing is not None:
         return existing, False
     orders, amount = settlement_totals(platform=platform, period=month)
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             statement = Settlement.objects.create(
                 platform=platform,
                 period=period,
@@ -153,7 +153,7 @@ def settlement_mark_paid(
     reference = payment_reference.strip()
     if not reference:
         raise ValidationFailed(details={"payment_reference": "required: the transfer's reference"})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         locked = Settlement.objects.select_for_update().get(pk=settlement.pk)
         if locked.status == SettlementStatus.PAID:
             raise SettlementAlreadyPaid(details={"settlement_id": locked.pk})
@@ -171,7 +171,7 @@ def settlement_mark_paid(
                 memo=f"settlement {locked.period} platform {locked.platform_id}",
             )
         locked.status = SettlementStatus.PAID
-        locked.paid_at = timezone.now()
+        locked.paid_at = clock.now()
         locked.paid_by = actor.label
         locked.payment_reference = reference[:100]
         locked.save(update_fields=["status", "paid_at", "paid_by", "payment_reference"])
@@ -230,7 +230,7 @@ def settlement_statement(*, platform: Partner, period: str) -> dict[str, Any]:
 def settlements_prepare_due(*, now: datetime.datetime | None = None) -> int:
     """The monthly job (run daily: idempotent): the statements of the month before this one (WIB).
     Returns how many were new."""
-    today = (now or timezone.now()).astimezone(WIB).date()
+    today = (now or clock.now()).astimezone(WIB).date()
     last_month = (today.replace(day=1) - datetime.timedelta(days=1)).strftime("%Y-%m")
     prepared = settlements_prepare_month(
         period=last_month, actor=Actor.system("orders.settlements"), now=now

@@ -12,6 +12,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyHeader
 
 from prakerja.common.errors import ApplicationError, NotFound, ValidationFailed
+from prakerja.common.field_codes import FIELD_CODES as COMMON_FIELD_CODES
+from prakerja.common.field_codes import field_codes
 from prakerja.partners.auth import partner_authenticate
 from prakerja.partners.errors import PartnerKindNotAllowed, SignatureInvalid
 from prakerja.partners.idempotency import idempotent
@@ -89,71 +91,29 @@ def application_error(request: HttpRequest, error: ApplicationError) -> HttpResp
     return response
 
 
-# Pydantic's error types as the field codes the services use, so that a field refused by the schema
-# and one refused by a service read the same in `details` ({"price_idr": "OUT_OF_RANGE"}).
+# The participant API's table of pydantic's error types (common/field_codes.py), but where the
+# partner contract names other codes: a blank or too-short text is REQUIRED, a pattern refused is
+# the text policy's CHARACTER_INVALID (partners/fields.py), and the partner API's own types. An
+# unknown field keeps pydantic's name (EXTRA_FORBIDDEN), as partner-api.md has it.
 FIELD_CODES = {
-    "missing": "REQUIRED",
+    **{k: v for k, v in COMMON_FIELD_CODES.items() if k != "extra_forbidden"},
     "blank": "REQUIRED",
     "string_too_short": "REQUIRED",
-    "string_too_long": "TOO_LONG",
-    "string_type": "STRING_REQUIRED",
-    # Text the policy refuses (partners/fields.py), and text that is no text at all (pydantic's
-    # `string_unicode`: bytes that are not UTF-8).
-    "character_invalid": "CHARACTER_INVALID",
-    "string_unicode": "CHARACTER_INVALID",
     "string_pattern_mismatch": "CHARACTER_INVALID",
     "url_invalid": "URL_INVALID",
-    "int_type": "INTEGER_REQUIRED",
-    "int_parsing": "INTEGER_REQUIRED",
-    "int_from_float": "INTEGER_REQUIRED",
-    "float_type": "NUMBER_REQUIRED",
-    "float_parsing": "NUMBER_REQUIRED",
-    "finite_number": "NUMBER_REQUIRED",
-    "bool_type": "BOOLEAN_REQUIRED",
-    "bool_parsing": "BOOLEAN_REQUIRED",
-    "greater_than": "OUT_OF_RANGE",
-    "greater_than_equal": "OUT_OF_RANGE",
-    "less_than": "OUT_OF_RANGE",
-    "less_than_equal": "OUT_OF_RANGE",
     "out_of_range": "OUT_OF_RANGE",
-    "literal_error": "CHOICE_INVALID",
-    "enum": "CHOICE_INVALID",
-    "model_type": "OBJECT_REQUIRED",
-    "model_attributes_type": "OBJECT_REQUIRED",
-    "dict_type": "OBJECT_REQUIRED",
     "list_type": "LIST_REQUIRED",
     "too_short": "TOO_SHORT",
     "too_long": "TOO_LONG",
-    "json_invalid": "JSON_INVALID",
     "regency_unknown": "REGENCY_UNKNOWN",
     "offline_only": "OFFLINE_ONLY",
     "cursor_invalid": "CURSOR_INVALID",
-    # Times (RFC 3339 with offset) and days (YYYY-MM-DD): unreadable, without an offset, or
-    # outside the calendar.
-    "datetime_type": "DATETIME_INVALID",
-    "datetime_parsing": "DATETIME_INVALID",
-    "datetime_from_date_parsing": "DATETIME_INVALID",
-    "timezone_aware": "OFFSET_REQUIRED",
-    "date_type": "DATE_INVALID",
-    "date_parsing": "DATE_INVALID",
-    "date_from_datetime_parsing": "DATE_INVALID",
 }
-
-
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    """ninja locates a body field as ("body", "<parameter>", field, …) and a path or query
-    parameter as ("path" | "query", [model,] name): the field path partners know
-    ("institution.name", "external_id", "cursor")."""
-    if loc and loc[0] == "body":
-        return ".".join(str(p) for p in loc[2:]) or "body"
-    return ".".join(str(p) for p in loc[1:]) or "body"
 
 
 @partner_api.exception_handler(NinjaValidationError)
 def validation_error(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
-    fields: dict[str, str] = {}
-    for e in error.errors:
-        fields.setdefault(_field(e["loc"]), FIELD_CODES.get(e["type"], str(e["type"]).upper()))
+    fields = field_codes(list(error.errors), table=FIELD_CODES)
     return application_error(request, ValidationFailed(details=fields))
 
 

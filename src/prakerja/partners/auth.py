@@ -16,8 +16,8 @@ import hmac
 import re
 
 from django.http import HttpRequest
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.crypto import decrypt
 from prakerja.partners.errors import (
     PartnerSuspended,
@@ -72,8 +72,8 @@ def partner_authenticate(request: HttpRequest) -> Partner:
         raise TimestampOutOfRange(details={"X-TIMESTAMP": "ISO 8601 with offset"}) from None
     if moment.tzinfo is None:
         raise TimestampOutOfRange(details={"X-TIMESTAMP": "ISO 8601 with offset"})
-    if abs(timezone.now() - moment) > CLOCK_SKEW:
-        raise TimestampOutOfRange(details={"server_time": timezone.now().isoformat()})
+    if abs(clock.now() - moment) > CLOCK_SKEW:
+        raise TimestampOutOfRange(details={"server_time": clock.now().isoformat()})
     partner = Partner.objects.filter(code=code).first()
     if partner is None:
         raise PartnerUnknown(details={"X-PARTNER-ID": code})

@@ -40,10 +40,10 @@ import httpx
 from cryptography.fernet import InvalidToken
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef
-from django.utils import timezone
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.crypto import decrypt
 from prakerja.config import env
@@ -125,7 +125,7 @@ def events_deliver_due(*, limit: int = 100, budget_s: float = ROUND_BUDGET_S) ->
 
 
 def _claim(limit: int) -> tuple[list[OutboundEvent], datetime.datetime]:
-    now = timezone.now()
+    now = clock.now()
     lease_until = now + LEASE
     earlier_open = OutboundEvent.objects.filter(
         partner_id=OuterRef("partner_id"),
@@ -166,7 +166,7 @@ def signed_request(event: OutboundEvent, signer: Webhook) -> tuple[bytes, dict[s
     """The body and headers of one delivery, signed now (each retry is signed afresh, with the
     same webhook-id)."""
     body = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":"))
-    sent_at = timezone.now()  # aware UTC, as Webhook.sign expects
+    sent_at = clock.now()  # aware UTC, as Webhook.sign expects
     headers = {
         "content-type": "application/json",
         "user-agent": USER_AGENT,
@@ -209,7 +209,7 @@ def _ms(started: float) -> int:
 
 def _record(event: OutboundEvent, outcome: _Outcome) -> str:
     """Write the attempt and the event's new state; returns delivered, retry or gave_up."""
-    now = timezone.now()
+    now = clock.now()
     still_open = OutboundEvent.objects.filter(
         pk=event.pk, delivered_at__isnull=True, gave_up_at__isnull=True
     )
@@ -237,7 +237,7 @@ def _record(event: OutboundEvent, outcome: _Outcome) -> str:
 def _defer(event: OutboundEvent) -> bool:
     """Put off an event whose partner's endpoint was just unreachable; True when it is given up
     instead, being 24 hours old."""
-    now = timezone.now()
+    now = clock.now()
     still_open = OutboundEvent.objects.filter(
         pk=event.pk, delivered_at__isnull=True, gave_up_at__isnull=True
     )
@@ -255,7 +255,7 @@ def _defer(event: OutboundEvent) -> bool:
 def _release(events: list[OutboundEvent], lease_until: datetime.datetime) -> int:
     return OutboundEvent.objects.filter(
         pk__in=[event.pk for event in events], next_attempt_at=lease_until
-    ).update(next_attempt_at=timezone.now())
+    ).update(next_attempt_at=clock.now())
 
 
 def _log_gave_up(event: OutboundEvent, error: str) -> None:
@@ -283,7 +283,7 @@ def events_retry_now(*, event_ids: list[int], actor: Actor) -> int:
         if not events:
             return 0
         OutboundEvent.objects.filter(pk__in=[event.pk for event in events]).update(
-            next_attempt_at=timezone.now(), gave_up_at=None
+            next_attempt_at=clock.now(), gave_up_at=None
         )
         for event in events:
             details: dict[str, Any] = {

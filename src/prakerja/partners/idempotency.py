@@ -22,8 +22,8 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.http import HttpRequest
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.errors import ApplicationError, IdempotencyKeyReused, ValidationFailed
 from prakerja.partners.models import IdempotentCall, Partner
 
@@ -45,7 +45,7 @@ def idempotent(
     external_id = request.headers["X-EXTERNAL-ID"]
     fingerprint = request_fingerprint(request)
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             call = _claimed(partner=partner, external_id=external_id, fingerprint=fingerprint)
             if call.status_code:
                 return call.status_code, call.response_body
@@ -58,7 +58,7 @@ def idempotent(
             call.status_code, call.response_body = status, json.dumps(body, default=str)
             _answer_store(call)
     except _Refused as refused:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             call = _claimed(partner=partner, external_id=external_id, fingerprint=fingerprint)
             if not call.status_code:
                 call.status_code = refused.error.http_status
@@ -82,14 +82,14 @@ def _claimed(*, partner: Partner, external_id: str, fingerprint: str) -> Idempot
     if call is not None:
         return call
     call = IdempotentCall.objects.select_for_update().get(partner=partner, external_id=external_id)
-    if call.created_at >= timezone.now() - KEEP:
+    if call.created_at >= clock.now() - KEEP:
         if call.request_hash != fingerprint:
             raise IdempotencyKeyReused(details={"X-EXTERNAL-ID": external_id}) from None
         return call
     # An answer older than 24 hours that the hourly prune has not yet removed: forgotten, the key
     # claimed again (the row is locked, so one call only).
     call.request_hash, call.status_code, call.response_body = fingerprint, 0, ""
-    call.created_at = timezone.now()
+    call.created_at = clock.now()
     call.save(update_fields=["request_hash", "status_code", "response_body", "created_at"])
     return call
 
@@ -99,7 +99,7 @@ def _claim(*, partner: Partner, external_id: str, fingerprint: str) -> Idempoten
     None when the key has a row already. ON CONFLICT DO NOTHING rather than a savepoint around an
     INSERT: one statement on the hot path of every partner call. A concurrent call holding the same
     key makes this wait until it commits, then find its row."""
-    now = timezone.now()
+    now = clock.now()
     table = IdempotentCall._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -136,5 +136,5 @@ def _answer_store(call: IdempotentCall) -> None:
 
 def idempotent_calls_prune() -> int:
     """Forget answers older than 24 hours (their keys may then be used again)."""
-    deleted, _ = IdempotentCall.objects.filter(created_at__lt=timezone.now() - KEEP).delete()
+    deleted, _ = IdempotentCall.objects.filter(created_at__lt=clock.now() - KEEP).delete()
     return deleted

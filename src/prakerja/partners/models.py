@@ -3,7 +3,8 @@ answers that make partner calls idempotent (partner-api.md)."""
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from prakerja.common import clock
 
 
 class PartnerKind(models.TextChoices):
@@ -27,7 +28,7 @@ class Partner(models.Model):
     rate_limit_per_minute = models.PositiveIntegerField(default=600)
     webhook_url = models.URLField(blank=True)
     webhook_secret_encrypted = models.TextField(blank=True)  # "whsec_…" (Standard Webhooks)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
@@ -39,7 +40,7 @@ class PartnerSecret(models.Model):
 
     partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="secrets")
     secret_encrypted = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -62,7 +63,7 @@ class IdempotentCall(models.Model):
     request_hash = models.CharField(max_length=64)  # SHA-256 of method, path and body
     status_code = models.PositiveSmallIntegerField()
     response_body = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=clock.now, db_index=True)
 
     class Meta:
         constraints = [
@@ -84,10 +85,10 @@ class OutboundEvent(models.Model):
     event_type = models.CharField(max_length=40)  # "voucher.issued", "training.status_changed", …
     subject = models.CharField(max_length=80)  # ordering key: an order id, a training id
     payload = models.JSONField()
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=clock.now)
     gave_up_at = models.DateTimeField(null=True, blank=True)  # retried for 24 hours, then stopped
 
     class Meta:
@@ -112,7 +113,7 @@ class DeliveryAttempt(models.Model):
     """One try at delivering an event: what the partner's endpoint answered, for the console."""
 
     event = models.ForeignKey(OutboundEvent, on_delete=models.CASCADE, related_name="deliveries")
-    attempted_at = models.DateTimeField(default=timezone.now)
+    attempted_at = models.DateTimeField(default=clock.now)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)

@@ -5,8 +5,8 @@ import datetime
 from typing import Any
 
 from django.db import connection
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.bulk_sql import db_time, json_rows
 from prakerja.partners.models import OutboundEvent
 
@@ -15,7 +15,7 @@ def event_publish(*, partner_id: int, event_type: str, subject: str, data: dict[
     """Queue `event_type` about `subject` for the partner; returns the event id. Call inside the
     transaction that makes the change: the event exists if and only if the change commits.
     The delivered body is {"type", "timestamp", "data"} (Standard Webhooks' recommended shape)."""
-    now = timezone.now()
+    now = clock.now()
     event = OutboundEvent.objects.create(
         partner_id=partner_id,
         event_type=event_type,
@@ -38,7 +38,7 @@ def events_publish_many(
     PostgreSQL, more than the rest of a chunk). `now`: the chunk's time. Returns how many."""
     if not events:
         return 0
-    now = now or timezone.now()
+    now = now or clock.now()
     stamp, timestamp = db_time(now), now.isoformat()
     rows, param = json_rows(
         (("partner_id", "bigint"), ("subject", "text"), ("payload", "jsonb")),

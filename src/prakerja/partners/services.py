@@ -5,9 +5,9 @@ import re
 import secrets as random
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.crypto import encrypt
 from prakerja.common.errors import Conflict, ValidationFailed
@@ -59,7 +59,7 @@ def partner_create(
         raise ValidationFailed(details=problems)
     secret = _new_secret()
     webhook_secret = "whsec_" + base64.b64encode(random.token_bytes(24)).decode()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         try:
             with transaction.atomic():
                 partner = Partner.objects.create(
@@ -78,7 +78,7 @@ def partner_create(
 
 def partner_secret_add(*, partner: Partner, actor: Actor) -> str:
     """A second live secret for rotation; returns it. Both are accepted until one is retired."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
         if partner.secrets.filter(retired_at__isnull=True).count() >= MAX_LIVE_SECRETS:
             raise TooManySecrets(details={"partner": partner.code})
@@ -95,13 +95,13 @@ def partner_secret_add(*, partner: Partner, actor: Actor) -> str:
 
 def partner_secret_retire_oldest(*, partner: Partner, actor: Actor) -> int:
     """Retire the older of two live secrets (the end of a rotation); returns its id."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
         live = list(partner.secrets.filter(retired_at__isnull=True).order_by("created_at", "pk"))
         if len(live) < MAX_LIVE_SECRETS:
             raise OnlyOneLiveSecret(details={"partner": partner.code})
         oldest = live[0]
-        oldest.retired_at = timezone.now()
+        oldest.retired_at = clock.now()
         oldest.save(update_fields=["retired_at"])
         audit_record(
             actor=actor,
@@ -116,7 +116,7 @@ def partner_status_set(*, partner: Partner, status: str, reason: str, actor: Act
     """Suspend (every call refused with 403 PARTNER_SUSPENDED) or reactivate a partner."""
     if status not in PartnerStatus.values:
         raise ValidationFailed(details={"status": "CHOICE_INVALID"})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
         before = partner.status
         if before == status:
@@ -136,7 +136,7 @@ def partner_webhook_set(*, partner: Partner, url: str, actor: Actor) -> Partner:
     """Where the partner's events are delivered (set by the PMO from what the partner declares)."""
     if url and not url.startswith(("http://", "https://")):
         raise ValidationFailed(details={"webhook_url": "URL_INVALID"})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         partner = Partner.objects.select_for_update().get(pk=partner.pk)
         before = partner.webhook_url
         partner.webhook_url = url

@@ -4,12 +4,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from prakerja.catalog.models import Training, TrainingStatus
 from prakerja.catalog.search import regency_centroid, search_options, trainings_search
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.errors import ApplicationError, ValidationFailed
 from prakerja.common.timeutil import format_wib
@@ -172,7 +172,7 @@ def _my_trainings_page(
     errors}), shown again in its form with the reasons."""
     card = participant_card(registrant.pk)
     items = []
-    now = timezone.now()
+    now = clock.now()
     if card is not None:
         scheme = card.participant.scheme
         for order in participant_orders(card.participant.pk):

@@ -6,9 +6,9 @@ import hashlib
 import secrets
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja.security import HttpBearer
 
+from prakerja.common import clock
 from prakerja.registration.models import ApiToken, Registrant
 
 
@@ -40,4 +40,4 @@ def api_token_issue(*, registrant: Registrant) -> str:
 
 
 def api_token_revoke(*, token: str) -> None:
-    ApiToken.objects.filter(token_hash=_hash(token)).update(revoked_at=timezone.now())
+    ApiToken.objects.filter(token_hash=_hash(token)).update(revoked_at=clock.now())

@@ -36,14 +36,12 @@ outside transactions, before the chunk's writes, as they do per item. Rows trave
 as one JSON text per statement (common.bulk_sql).
 """
 
-import datetime
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.refusals import Refused
 from prakerja.registration.bulk_face import faces_ahead, faces_chunk
@@ -52,7 +50,7 @@ from prakerja.registration.bulk_registry import emails_chunk, registry_answers, 
 from prakerja.registration.bulk_signup import sign_up_chunk
 from prakerja.registration.layers import ALLOWED
 from prakerja.registration.models import Layer, LayerStatus
-from prakerja.registration.rules import SignUp, stripped_image
+from prakerja.registration.rules import SignUp, SignUpFields, stripped_image
 
 P, OK, NO = LayerStatus.PENDING, LayerStatus.PASSED, LayerStatus.FAILED
 
@@ -66,17 +64,7 @@ assert (P, P) in ALLOWED[Layer.PHONE] and (P, OK) in ALLOWED[Layer.PHONE]
 assert (P, P) in ALLOWED[Layer.FACE] and {(P, OK), (P, NO), (NO, P)} <= ALLOWED[Layer.FACE]
 
 
-@dataclass(frozen=True)
-class BulkSignUp:
-    email: str
-    nik: str
-    full_name: str
-    birth_date: datetime.date
-    phone: str
-    regency_code: str
-    education: str
-    employment: str
-    in_school: bool
+BulkSignUp = SignUpFields  # the batch path's people: no password (they sign in by one-time code)
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[tuple[int, list[Any]]]:
@@ -95,7 +83,7 @@ def registrants_sign_up_bulk(*, people: Sequence[BulkSignUp], actor: Actor) -> l
     result: list[int | Refused] = []
     for start, chunk in _chunks(people):
         # No password: these people sign in by one-time code (rules.sign_up_checked skips its rule).
-        data = [SignUp(password="", **person.__dict__) for person in chunk]
+        data = [SignUp(password="", **person.fields()) for person in chunk]
         result.extend(sign_up_chunk(data, start))
     return result
 
@@ -117,7 +105,7 @@ def emails_verify_bulk(
     for _, chunk in _chunks(registrant_ids):
         answers = registry_answers(chunk) if registry else {}
         with transaction.atomic():
-            changed += emails_chunk(chunk, answers, actor, timezone.now())
+            changed += emails_chunk(chunk, answers, actor, clock.now())
     return changed
 
 

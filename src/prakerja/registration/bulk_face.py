@@ -7,12 +7,10 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
-from prakerja.common import crypto
+from prakerja.common import clock, crypto
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import db_time, json_rows
-from prakerja.common.timeutil import WIB
 from prakerja.integrations.population import FaceResult, RegistryUnavailable, population_registry
 from prakerja.registration.bulk_steps import Change, R, in_list, plain, record, returning
 from prakerja.registration.exclusion_lookup import excluded_indexes
@@ -79,7 +77,7 @@ def faces_ahead(chunk: list[int], clean: bytes) -> dict[int, FaceResult]:
     if not due:
         return {}
     min_age = scheme_active().min_age_years
-    today = timezone.localdate(timezone=WIB)
+    today = clock.today()
     excluded = excluded_indexes(row[3] for row in due if row[3])
     registry = population_registry()
     faces: dict[int, FaceResult] = {}
@@ -101,6 +99,9 @@ def faces_ahead(chunk: list[int], clean: bytes) -> dict[int, FaceResult]:
 
 
 def faces_chunk(chunk: list[int], clean: bytes) -> int:
+    """The selfie `clean` submitted for a chunk of registrant ids. Unit of work: the registry
+    compares the faces before any transaction; the verdicts are written in one transaction per
+    chunk. Returns how many registrants changed."""
     state = Q()
     for status, reason in FACE_SUBMIT_FROM:
         state |= Q(face_status=status, face_reason=reason)
@@ -123,7 +124,7 @@ def faces_chunk(chunk: list[int], clean: bytes) -> int:
     if not (matches or later):
         return 0
     with transaction.atomic():
-        now = timezone.now()
+        now = clock.now()
         changes: list[Change] = []
         for state_from in FACE_SUBMIT_FROM:
             answered = {pk: by[state_from] for pk, by in matches.items() if state_from in by}

@@ -3,11 +3,9 @@ decided by rules.eligibility_verdict as per request, the chunk written by one gu
 
 from typing import Any
 
-from django.utils import timezone
-
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import db_time, json_rows
-from prakerja.common.timeutil import WIB
 from prakerja.integrations.population import FaceResult
 from prakerja.registration.bulk_face import face_change, submitted
 from prakerja.registration.bulk_steps import Change, R, plain, record, returning
@@ -46,9 +44,9 @@ def phones_chunk(chunk: list[int], actor: Actor, faces: dict[int, FaceResult]) -
     )
     if not people:
         return 0
-    now = timezone.now()
+    now = clock.now()
     min_age = scheme_active().min_age_years
-    today = timezone.localdate(timezone=WIB)
+    today = clock.today()
     excluded = excluded_indexes(person[3] for person in people if person[3])
     rows: list[list[Any]] = []
     changes: list[Change] = []

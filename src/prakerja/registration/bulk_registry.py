@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
-from prakerja.common import crypto
+from prakerja.common import clock, crypto
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import db_time, json_rows
 from prakerja.integrations.population import (
@@ -140,6 +139,10 @@ class _Waiting:
 
 
 def registry_chunk(chunk: list[int]) -> int:
+    """The registry's answers for a chunk of registrant ids. Unit of work: the registry is asked
+    before any transaction; what it answered is written in one transaction per chunk, so a chunk
+    is recorded whole or not at all (and is asked again on the next sweep). Returns how many
+    registrants changed."""
     # The NIK first, as registrant_registry_check: a face check waits only behind a passed NIK.
     niks = (
         Registrant.objects.filter(pk__in=chunk, nik_status=P, nik_reason__in=WAITING_ON_REGISTRY)
@@ -173,7 +176,7 @@ def registry_chunk(chunk: list[int]) -> int:
     if not (records or matches or later):
         return 0
     with transaction.atomic():
-        now = timezone.now()
+        now = clock.now()
         changes = _nik_outcomes(records, now)
         changes += face_outcomes(matches, now, P, WAITING_ON_REGISTRY)
         changes += _registry_later(later, now)

@@ -6,9 +6,8 @@ from typing import Any
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX, UNUSABLE_PASSWORD_SUFFIX_LENGTH
 from django.db import connection, transaction
-from django.utils import timezone
 
-from prakerja.common import crypto
+from prakerja.common import clock, crypto
 from prakerja.common.bulk_sql import db_time, json_rows
 from prakerja.common.errors import ValidationFailed
 from prakerja.common.refusals import Refused
@@ -21,7 +20,8 @@ _Checked = tuple[dict[str, object], str, str]  # clean values, NIK, sex
 
 def sign_up_chunk(people: list[SignUp], offset: int) -> list[int | Refused]:
     """Per person the new registrant's id or the refusal; `offset`: the chunk's first person's
-    index in the call."""
+    index in the call. Unit of work: the checks run first; the accepted people are written in one
+    transaction per chunk."""
     outcome: list[int | Refused | None] = [None] * len(people)
     checked: dict[int, _Checked] = {}
     for position, person in enumerate(people):
@@ -147,5 +147,5 @@ def _registrants_insert(rows: list[dict[str, object]]) -> dict[str, int]:
         "WHERE true ON CONFLICT DO NOTHING RETURNING id, email"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [True, db_time(timezone.now()), *layer_values, *param])
+        cursor.execute(sql, [True, db_time(clock.now()), *layer_values, *param])
         return {email: pk for pk, email in cursor.fetchall()}

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import F
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.errors import ApplicationError, Conflict
 from prakerja.registration.models import CodePurpose, OneTimeCode, Registrant
 
@@ -60,7 +60,7 @@ def code_issue(*, registrant: Registrant, purpose: CodePurpose, target: str) -> 
     """A fresh code for `purpose` (earlier unused ones stop working). Returns the clear code, which
     only the message to the person carries."""
     rules = RULES[purpose]
-    now = timezone.now()
+    now = clock.now()
     # The cooldown protects one recipient from a flood; a code to a new number or address may go now.
     latest = (
         OneTimeCode.objects.filter(registrant=registrant, purpose=purpose, target=target)
@@ -92,7 +92,7 @@ def code_check(*, registrant: Registrant, purpose: CodePurpose, code: str) -> On
     """Spend one attempt on the current code, then compare. Call it OUTSIDE a transaction: each
     attempt is claimed by a conditional UPDATE that commits at once, so a wrong guess counts even
     though the caller refuses the request, and two racing guesses cannot share one attempt."""
-    now = timezone.now()
+    now = clock.now()
     rules = RULES[purpose]
     current = (
         OneTimeCode.objects.filter(registrant=registrant, purpose=purpose, used_at__isnull=True)

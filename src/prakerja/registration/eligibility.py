@@ -2,10 +2,9 @@
 exclusion import or a profile change. The rule is rules.eligibility_verdict, shared with bulk.py."""
 
 from django.db import transaction
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
-from prakerja.common.timeutil import WIB
 from prakerja.registration.errors import StepNotAvailable
 from prakerja.registration.exclusion_lookup import exclusion_categories_for
 from prakerja.registration.layers import layer_set
@@ -30,7 +29,7 @@ def eligibility_decide(registrant: Registrant, *, actor: Actor) -> None:
         in_school=registrant.in_school,
         categories=exclusion_categories_for(registrant.nik_index),
         min_age=scheme_active().min_age_years,
-        today=timezone.localdate(timezone=WIB),
+        today=clock.today(),
     )
     current = (registrant.eligibility_status, registrant.eligibility_reason)
     if not eligibility_moves(current, status, reason):

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.crypto import blind_index_many
 from prakerja.common.errors import ValidationFailed
@@ -174,7 +174,7 @@ def exclusion_list_import(
         nonlocal rows_added, reported
         if niks:
             indexes = blind_index_many(niks, purpose=NIK_PURPOSE)
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 rows_added += _insert_entries(
                     list_import_id=list_import.pk,
                     rows=[(index, *facts) for index, facts in zip(indexes, chunk, strict=True)],
@@ -257,7 +257,7 @@ def exclusion_list_import(
         list_import.rows_read = rows_read
         list_import.rows_added = rows_added
         list_import.rows_rejected = rows_rejected
-        list_import.finished_at = timezone.now()
+        list_import.finished_at = clock.now()
         list_import.save(
             update_fields=[
                 "category",

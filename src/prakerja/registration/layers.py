@@ -9,9 +9,8 @@ same transaction.
 import functools
 from typing import Any
 
-from django.utils import timezone
-
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.errors import Conflict
 from prakerja.registration.models import Layer, LayerStatus, Registrant, VerificationStep
@@ -60,7 +59,7 @@ def layer_set(
         raise LayerTransitionRefused(
             details={"layer": layer.value, "from": current, "to": status.value}
         )
-    now = timezone.now()
+    now = clock.now()
     setattr(registrant, f"{layer.value}_status", status)
     setattr(registrant, f"{layer.value}_reason", reason)
     setattr(registrant, f"{layer.value}_at", now)

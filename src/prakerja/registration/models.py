@@ -7,8 +7,8 @@ funnel counts and wave selection read one row; every change is also an append-on
 
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.immutable import AppendOnlyModel
 
 
@@ -75,7 +75,7 @@ class Registrant(models.Model):
     in_school = models.BooleanField()
     language = models.CharField(max_length=2, default="id")
     is_active = models.BooleanField(default=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     # Until the email is proved, only the device that signed up can finish: it holds the token
     # whose hash this is, the mailbox holds the code (services.registrant_sign_up).
     signup_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -132,7 +132,7 @@ class VerificationStep(AppendOnlyModel):
     layer = models.CharField(max_length=12, choices=Layer.choices)
     outcome = models.CharField(max_length=8, choices=LayerStatus.choices)
     reason = models.CharField(max_length=40, blank=True)
-    at = models.DateTimeField(default=timezone.now)
+    at = models.DateTimeField(default=clock.now)
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -155,7 +155,7 @@ class OneTimeCode(models.Model):
     purpose = models.CharField(max_length=8, choices=CodePurpose.choices)
     target = models.CharField(max_length=254)  # the email address or phone number it went to
     code_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     expires_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
@@ -172,7 +172,7 @@ class ApiToken(models.Model):
 
     registrant = models.ForeignKey(Registrant, on_delete=models.CASCADE, related_name="tokens")
     token_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
@@ -189,7 +189,7 @@ class ExclusionImport(models.Model):
     rows_added = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
     actor = models.CharField(max_length=150)
-    started_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(default=clock.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

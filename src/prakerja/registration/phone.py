@@ -53,7 +53,7 @@ def _awaiting_code(registrant: Registrant) -> bool:
 def phone_resend(*, registrant: Registrant, client_ip: str) -> None:
     if not _awaiting_code(registrant):
         raise StepNotAvailable(details={"layer": "phone"})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         _send_phone_code(registrant, client_ip=client_ip)
 
 
@@ -62,7 +62,7 @@ def phone_verify_code(*, registrant: Registrant, code: str, client_ip: str) -> R
         raise StepNotAvailable(details={"layer": "phone"})
     throttle_hit(key=f"otp-check:ip:{client_ip}", limit=limits.OTP_CHECKS_PER_IP)
     code_check(registrant=registrant, purpose=CodePurpose.PHONE, code=code)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
         layer_set(registrant, Layer.PHONE, OK, actor=Actor.participant(registrant.pk))
         eligibility_decide(registrant, actor=ELIGIBILITY_ACTOR)
@@ -89,7 +89,7 @@ def phone_change(*, registrant: Registrant, phone: str, client_ip: str) -> Regis
     ):
         raise PhoneTaken(details={"phone": "PHONE_TAKEN"})
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
             registrant.phone = new_phone
             registrant.save(update_fields=["phone"])

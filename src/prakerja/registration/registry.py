@@ -7,9 +7,8 @@ bulk.py."""
 import datetime
 
 from django.db import transaction
-from django.utils import timezone
 
-from prakerja.common import crypto
+from prakerja.common import clock, crypto
 from prakerja.common.actors import Actor
 from prakerja.common.errors import FieldsDisagree, ValidationFailed
 from prakerja.integrations.population import RegistryUnavailable, population_registry
@@ -40,7 +39,7 @@ from prakerja.registration.rules import (
 def registry_check_queue(registrant: Registrant) -> None:
     """Queue the registry call after commit, and leave a retry time as a safety net: if the task is
     lost (broker down, worker killed), the periodic sweep asks the registry instead."""
-    registrant.registry_retry_at = timezone.now() + REGISTRY_SAFETY_NET
+    registrant.registry_retry_at = clock.now() + REGISTRY_SAFETY_NET
     registrant.save(update_fields=["registry_retry_at"])
     registrant_id = registrant.pk
     transaction.on_commit(lambda: tasks.registry_check_task.delay(registrant_id), robust=True)
@@ -94,7 +93,7 @@ def _registry_later(registrant_id: int, layer: Layer) -> Registrant:
         registrant = Registrant.objects.select_for_update().get(pk=registrant_id)
         attempt = registrant.registry_attempts
         registrant.registry_attempts = attempt + 1
-        registrant.registry_retry_at = timezone.now() + registry_retry_wait(attempt)
+        registrant.registry_retry_at = clock.now() + registry_retry_wait(attempt)
         registrant.save(update_fields=["registry_attempts", "registry_retry_at"])
         if retry_is_a_step(getattr(registrant, f"{layer.value}_reason")):
             layer_set(registrant, layer, P, reason="REGISTRY_RETRYING", actor=REGISTRY_ACTOR)
@@ -111,7 +110,7 @@ def registry_retry_due(*, now: datetime.datetime | None = None, limit: int = 100
     """The periodic job: queue the registry check again for every registrant whose retry time has
     come. Returns how many were queued."""
     due = list(
-        Registrant.objects.filter(registry_retry_at__lte=now or timezone.now())
+        Registrant.objects.filter(registry_retry_at__lte=now or clock.now())
         .order_by("registry_retry_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -137,7 +136,7 @@ def nik_correct(*, registrant: Registrant, full_name: str, birth_date: datetime.
         # The date must be the one the NIK on record encodes: a rule of the stored NIK, not of the
         # field alone.
         raise FieldsDisagree(details={"birth_date": nik_problem.reason}) from None
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
         registrant.full_name, registrant.birth_date = " ".join(full_name.split()), birth_date
         registrant.save(update_fields=["full_name", "birth_date"])
@@ -160,7 +159,7 @@ def face_submit(*, registrant: Registrant, image: bytes) -> Registrant:
     if not face_submit_allowed(registrant.face_status, registrant.face_reason):
         raise StepNotAvailable(details={"layer": "face"})
     clean = stripped_image(image)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
         registrant.pending_selfie = clean
         registrant.save(update_fields=["pending_selfie"])

@@ -4,6 +4,7 @@ per-request services (signup.py, registry.py, phone.py, eligibility.py) and thei
 (bulk*.py) both call them, so the two paths cannot drift apart. The paths differ only in what they
 read and write at once, and in that the set-based one sends no messages."""
 
+import dataclasses
 import datetime
 import re
 from dataclasses import dataclass
@@ -11,14 +12,12 @@ from typing import Any, NamedTuple, cast
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
-from prakerja.common import crypto
+from prakerja.common import clock, crypto
 from prakerja.common.actors import Actor
 from prakerja.common.errors import FieldsDisagree, ValidationFailed
 from prakerja.common.images import NotAPicture, jpeg_without_metadata
 from prakerja.common.text import CHARACTER_INVALID, text_problem
-from prakerja.common.timeutil import WIB
 from prakerja.integrations.population import FaceResult, RegistryRecord
 from prakerja.registration.errors import SelfieInvalid
 from prakerja.registration.field_rules import (
@@ -59,9 +58,11 @@ FACE_SUBMIT_FROM = ((P, "AWAITING_SELFIE"), (NO, "FACE_MISMATCH"))
 
 
 @dataclass(frozen=True)
-class SignUp:
+class SignUpFields:
+    """What a person enters at sign-up but the password: the batch path's people (who sign in by
+    one-time code) are just these."""
+
     email: str
-    password: str
     nik: str
     full_name: str
     birth_date: datetime.date
@@ -70,6 +71,15 @@ class SignUp:
     education: str
     employment: str
     in_school: bool
+
+    def fields(self) -> dict[str, Any]:
+        """These fields alone (not those a subclass adds), as keyword arguments."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(SignUpFields)}
+
+
+@dataclass(frozen=True)
+class SignUp(SignUpFields):
+    password: str
     language: str = "id"
 
 
@@ -126,7 +136,7 @@ def sign_up_checked(
         problems["education"] = "CHOICE_INVALID"
     if data.employment not in _EMPLOYMENTS:
         problems["employment"] = "CHOICE_INVALID"
-    if not datetime.date(1900, 1, 1) <= data.birth_date <= timezone.localdate(timezone=WIB):
+    if not datetime.date(1900, 1, 1) <= data.birth_date <= clock.today():
         disagree["birth_date"] = "BIRTH_DATE_INVALID"
     if password_rule:
         try:

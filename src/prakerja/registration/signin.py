@@ -6,9 +6,9 @@ import contextlib
 from django.contrib.auth.hashers import check_password, make_password
 from django.core import signing
 from django.db import transaction
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.registration import limits, notify
 from prakerja.registration.codes import (
@@ -62,7 +62,7 @@ def password_reset_request(*, email: str, client_ip: str) -> None:
         return
     # A reset asked again within a minute keeps the code already sent; saying so would tell the
     # caller that the email has an account.
-    with contextlib.suppress(ResendTooSoon), transaction.atomic():
+    with contextlib.suppress(ResendTooSoon), transaction.atomic(durable=True):
         code = code_issue(registrant=registrant, purpose=CodePurpose.RESET, target=email)
         token = signing.TimestampSigner(salt=RESET_SALT).sign(f"{registrant.pk}:{code}")
         notify.password_reset(registrant, code=code, token=token)
@@ -98,11 +98,11 @@ def password_reset_confirm(
         if token:
             raise LinkInvalid() from None
         raise CodeRefused() from None
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         registrant = Registrant.objects.select_for_update().get(pk=registrant.pk)
         registrant.password = make_password(new_password)
         registrant.save(update_fields=["password"])
-        registrant.tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        registrant.tokens.filter(revoked_at__isnull=True).update(revoked_at=clock.now())
         audit_record(
             actor=Actor.participant(registrant.pk),
             event_type="registration.password_reset",

@@ -86,7 +86,7 @@ def registrant_sign_up(
     token = secrets.token_urlsafe(32)
     for attempt in range(3):
         try:
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 _sign_up_apply(clean, nik, sex, nik_index, password, token_hash(token))
             break
         except IntegrityError:
@@ -191,7 +191,7 @@ def sign_up_email_resend(*, token: str, client_ip: str) -> None:
     registrant = _awaiting_email(token)
     if registrant is None:
         return
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         _send_email_code_quietly(registrant)
 
 

@@ -7,6 +7,6 @@ class SimulationConfig(AppConfig):
     verbose_name = "Simulation"
 
     def ready(self) -> None:
-        from prakerja.simulation import clock
+        from prakerja.simulation import sim_time
 
-        clock.connect_task_signals()
+        sim_time.connect_task_signals()

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 from django.db import connection, transaction
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.crypto import decrypt
 from prakerja.common.timeutil import WIB
@@ -129,7 +129,7 @@ def register(world: World, day: datetime.date) -> None:
     arrivals = plan.arrivals_on(number)
     people = [plan.sign_up(k) for k in arrivals]
     for chunk in chunks(people):
-        results = reg.registrants_sign_up_bulk(people=[_sign_up(p) for p in chunk], actor=SIM)
+        results = reg.registrants_sign_up_bulk(people=chunk, actor=SIM)
         for p, result in zip(chunk, results, strict=True):
             if isinstance(result, int):
                 world.registrant_ids[p.k] = result
@@ -161,7 +161,7 @@ def register(world: World, day: datetime.date) -> None:
     duplicates = [j for j, (_, on) in enumerate(plan.duplicate_of) if on == number]
     if duplicates:
         attempts = [plan.duplicate_sign_up(j) for j in duplicates]
-        reg.registrants_sign_up_bulk(people=[_sign_up(p) for p in attempts], actor=SIM)
+        reg.registrants_sign_up_bulk(people=attempts, actor=SIM)
         InjectedActor.objects.bulk_create(
             [
                 InjectedActor(kind="duplicate_nik", person=j, email=a.email)
@@ -169,22 +169,6 @@ def register(world: World, day: datetime.date) -> None:
             ],
             ignore_conflicts=True,
         )
-
-
-def _sign_up(p: Any) -> Any:
-    from prakerja.registration.bulk import BulkSignUp
-
-    return BulkSignUp(
-        email=p.email,
-        nik=p.nik,
-        full_name=p.full_name,
-        birth_date=p.birth_date,
-        phone=p.phone,
-        regency_code=p.regency_code,
-        education=p.education,
-        employment=p.employment,
-        in_school=p.in_school,
-    )
 
 
 def exclusions_import(niks: list[str], name: str) -> None:
@@ -358,7 +342,7 @@ def marketplace(world: World, day: datetime.date) -> None:
                 )
     completing = {f.participant_id: f for f in fates if f.completes and f.complete_day == day}
     if completing:
-        now = timezone.now()
+        now = clock.now()
         redeemed = Order.objects.filter(
             participant_id__in=list(completing), status=OrderStatus.REDEEMED
         ).values_list("pk", "participant_id", "training__platform_id", "training_id")

@@ -24,6 +24,7 @@ from prakerja.integrations.population.synthetic import (
     age_on,
     generate_population,
 )
+from prakerja.registration.rules import SignUpFields
 from prakerja.simulation import figures as F
 
 NO_EMAIL, NAME_TYPO, NIK_TYPO, NO_PHONE, VERIFIED = range(5)
@@ -48,18 +49,11 @@ EXCLUDED_BEFORE = 100_000
 
 
 @dataclass(frozen=True)
-class SignUpPlan:
+class SignUpPlan(SignUpFields):
+    """What one person types at sign-up (the fields the batch sign-up takes), and who they are."""
+
     k: int  # arrival order
     person: int  # index in the population
-    email: str
-    nik: str
-    full_name: str
-    birth_date: datetime.date
-    phone: str
-    regency_code: str
-    education: str
-    employment: str
-    in_school: bool
     fate: int
 
 

@@ -24,11 +24,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
-from django.utils import timezone
 from PIL import Image
 
 from prakerja.catalog.demo import demo_catalog_seed
 from prakerja.catalog.models import Training, TrainingStatus
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.timeutil import WIB
 from prakerja.config.celery import app as celery_app
@@ -42,7 +42,7 @@ from prakerja.ledger.services import account_get_or_create
 from prakerja.ops.bench.processes import child_env, free_port, started
 from prakerja.ops.processes import wait_until_up
 from prakerja.partners.models import Partner, PartnerKind
-from prakerja.simulation import clock, days
+from prakerja.simulation import days, sim_time
 from prakerja.simulation import figures as F
 from prakerja.simulation.fates import FateBook
 from prakerja.simulation.fates import Training as FateTraining
@@ -109,7 +109,7 @@ def simulate(
             time.sleep(3)  # the workers connect to the broker
         world = _world(plan, bank_urls, workers > 0, log)
         stack.callback(world.http.close)
-        stack.callback(clock.stop)
+        stack.callback(sim_time.stop)
         day = state.last_day_done + datetime.timedelta(days=1) if state.last_day_done else F.START
         total_days = (F.END - F.START).days + 1
         carried = state.banks_paid_idr
@@ -123,20 +123,20 @@ def simulate(
             if stop_after is not None and day >= stop_after and day < F.END:
                 return None
             day += datetime.timedelta(days=1)
-        clock.travel_to(datetime.datetime.combine(F.END, datetime.time(21), tzinfo=WIB))
+        sim_time.travel_to(datetime.datetime.combine(F.END, datetime.time(21), tzinfo=WIB))
         state.refresh_from_db()
         report = report_build(scale, state.banks_paid_idr)
         log("seconds by step: " + ", ".join(f"{k} {v:.0f}" for k, v in world.seconds.items()))
-        clock.stop()
+        sim_time.stop()
         SimulationState.objects.filter(pk=state.pk, finished_at__isnull=True).update(
-            finished_at=timezone.now()
+            finished_at=clock.now()
         )
     return Outcome(report, time.monotonic() - started_at, total_days)
 
 
 def _play(world: days.World, day: datetime.date, bank_urls: dict[str, str]) -> None:
     at = datetime.datetime.combine(day, MORNING, tzinfo=WIB)
-    clock.travel_to(at)
+    sim_time.travel_to(at)
     for url in bank_urls.values():
         world.http.post(f"{url}/_clock", json={"now": at.isoformat()}).raise_for_status()
     with world.timed("registration"):
@@ -188,9 +188,7 @@ def _state(scale: float, seed: int) -> SimulationState:
             raise SimulationRefused(
                 "this database already holds waves that no simulation made; simulate on a new one"
             )
-        return SimulationState.objects.create(
-            scale=f"{scale:g}", seed=seed, started_at=timezone.now()
-        )
+        return SimulationState.objects.create(scale=f"{scale:g}", seed=seed, started_at=clock.now())
     if state.finished_at is not None:
         raise SimulationRefused("this database holds a finished simulation; simulate on a new one")
     if (state.scale, state.seed) != (f"{scale:g}", seed):
@@ -211,7 +209,7 @@ def _stage(plan: Plan, state: SimulationState, log: Callable[[str], None]) -> No
     """Everything before the first day; each part skipped when done (a resumed run)."""
     if state.last_day_done is not None:
         return
-    clock.travel_to(
+    sim_time.travel_to(
         datetime.datetime.combine(F.START - datetime.timedelta(days=1), MORNING, tzinfo=WIB)
     )
     try:
@@ -244,7 +242,7 @@ def _stage(plan: Plan, state: SimulationState, log: Callable[[str], None]) -> No
                 ignore_conflicts=True,
             )
     finally:
-        clock.stop()
+        sim_time.stop()
 
 
 def _operators() -> tuple[Actor, Actor]:

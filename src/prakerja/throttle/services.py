@@ -8,8 +8,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import connection
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.errors import ApplicationError
 from prakerja.throttle.models import Counter
 
@@ -31,7 +31,7 @@ class Limit:
 
 def throttle_hit(*, key: str, limit: Limit, now: datetime.datetime | None = None) -> None:
     """Count one attempt; raise RateLimited (with `retry_after_s` in details) once over the limit."""
-    moment = now or timezone.now()
+    moment = now or clock.now()
     epoch = int(moment.timestamp())
     window_start = datetime.datetime.fromtimestamp(epoch - epoch % limit.seconds, tz=datetime.UTC)
     table = Counter._meta.db_table
@@ -55,7 +55,7 @@ def throttle_hit(*, key: str, limit: Limit, now: datetime.datetime | None = None
 
 def throttle_count(*, key: str, limit: Limit, now: datetime.datetime | None = None) -> int:
     """Hits so far in the current window, without counting one."""
-    moment = now or timezone.now()
+    moment = now or clock.now()
     epoch = int(moment.timestamp())
     window_start = datetime.datetime.fromtimestamp(epoch - epoch % limit.seconds, tz=datetime.UTC)
     row = Counter.objects.filter(key=key, window_start=window_start).values_list("hits", flat=True)
@@ -63,5 +63,5 @@ def throttle_count(*, key: str, limit: Limit, now: datetime.datetime | None = No
 
 
 def throttle_prune(*, older_than: datetime.timedelta = datetime.timedelta(days=2)) -> int:
-    deleted, _ = Counter.objects.filter(window_start__lt=timezone.now() - older_than).delete()
+    deleted, _ = Counter.objects.filter(window_start__lt=clock.now() - older_than).delete()
     return deleted

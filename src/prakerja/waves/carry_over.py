@@ -6,9 +6,9 @@ application already in the wave is left alone (unique per wave and registrant).
 """
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.registration.models import Registrant
 from prakerja.waves.models import ApplicationOutcome, Wave, WaveApplication, WaveStatus
@@ -47,7 +47,7 @@ def wave_carry_over(*, wave_id: int) -> int:
                     "ON CONFLICT DO NOTHING",
                     [
                         wave.pk,
-                        connection.ops.adapt_datetimefield_value(timezone.now()),
+                        connection.ops.adapt_datetimefield_value(clock.now()),
                         ApplicationOutcome.PENDING,
                         *case_params,
                         source.pk,

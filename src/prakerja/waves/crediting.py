@@ -7,9 +7,9 @@ they run here, one after another.
 """
 
 from django.db import transaction
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.ledger.models import AccountKind
 from prakerja.ledger.services import (
@@ -49,7 +49,9 @@ def wave_credit(*, wave_id: int, actor: Actor) -> int:
 
 
 def wave_credit_chunk(*, wave_id: int, first_id: int, last_id: int, actor: Actor) -> int:
-    """Credit the uncredited participants of the wave with ids in [first_id, last_id]."""
+    """Credit the uncredited participants of the wave with ids in [first_id, last_id]. Unit of
+    work: one transaction per id range, so a Celery worker's chunk is credited whole or not at all
+    and a re-run skips what was credited (ledger keys)."""
     with transaction.atomic():
         wave = Wave.objects.select_related("scheme").get(pk=wave_id)
         scheme = wave.scheme
@@ -76,7 +78,7 @@ def wave_credit_chunk(*, wave_id: int, first_id: int, last_id: int, actor: Actor
         )
         Participant.objects.filter(
             wave_id=wave_id, pk__range=(first_id, last_id), credited_at__isnull=True
-        ).update(credited_at=timezone.now())
+        ).update(credited_at=clock.now())
         notifications_queue_select(
             kind="wave_selected",
             source_sql=(
@@ -103,7 +105,7 @@ def _finish(wave_id: int, actor: Actor) -> None:
         if uncredited is not None:
             return
         if Wave.objects.filter(pk=wave_id, credited_at__isnull=True).update(
-            credited_at=timezone.now()
+            credited_at=clock.now()
         ):
             wave = Wave.objects.get(pk=wave_id)
             audit_record(

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, transaction
-from django.utils import timezone
 
 from prakerja.audit.services import AuditNew, audit_record_many
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.bulk_sql import db_time, id_list, json_rows
 from prakerja.common.errors import ApplicationError, NotFound
@@ -68,6 +68,15 @@ def wave_applications_join(
     wave = Wave.objects.get(pk=wave.pk)
     if wave.status != WaveStatus.OPEN:
         raise WaveNotOpen(details={"wave": wave.number, "status": wave.status})
+    return wave_applications_record(wave=wave, registrant_ids=registrant_ids, actor=actor)
+
+
+def wave_applications_record(
+    *, wave: Wave, registrant_ids: Sequence[int], actor: Actor
+) -> list[int | Refused]:
+    """`wave_applications_join` without asking whether the wave is open: for a wave its caller
+    holds closed on purpose (the sandbox's wave of its own, drawn at once), with the same rules,
+    rows and audit events."""
     answers: list[int | Refused] = []
     for start in range(0, len(registrant_ids), CHUNK):
         with transaction.atomic():
@@ -90,7 +99,7 @@ def _chunk(wave: Wave, ids: list[int], offset: int, actor: Actor) -> list[int | 
         accepted[registrant_id] = index
         rows.append([registrant_id, fact["province_code"], fact["priority"]])
     if rows:
-        now = timezone.now()
+        now = clock.now()
         inserted = _applications_insert(wave, rows, now)
         events = []
         details = {"wave": wave.number}  # one object: the events only read it

@@ -3,7 +3,8 @@ import datetime
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+
+from prakerja.common import clock
 
 
 def _positive(**kwargs: object) -> models.PositiveIntegerField:
@@ -186,7 +187,7 @@ class Wave(models.Model):
     )
     seed_commitment = models.CharField(max_length=64, blank=True)  # SHA-256 hex, published at open
     seed = models.CharField(max_length=128, blank=True)  # revealed only after closing
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     # Set by `wave_select`: the quota freed by revoked participants of earlier waves that this wave
     # took over, when the draw was made, and when the last participant's balance was credited.
     quota_freed = models.PositiveIntegerField(default=0)
@@ -258,7 +259,7 @@ class PriorityEntry(models.Model):
 
     group = models.SlugField(max_length=40)
     nik_index = models.CharField(max_length=64)
-    imported_at = models.DateTimeField(default=timezone.now)
+    imported_at = models.DateTimeField(default=clock.now)
 
     class Meta:
         constraints = [
@@ -321,7 +322,7 @@ class LifetimeBlock(models.Model):
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=clock.now)
 
     def __str__(self) -> str:
         return f"blocked: {self.reason}"

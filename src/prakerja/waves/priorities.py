@@ -23,18 +23,8 @@ def priority_groups_known() -> set[str]:
     return WORK_STATUS_GROUPS | lists
 
 
-def priority_for(wave: "Wave", registrant: Registrant) -> str:
-    for group in wave.priority_order:
-        if group in WORK_STATUS_GROUPS:
-            if registrant.employment == group:
-                return group
-        elif PriorityEntry.objects.filter(group=group, nik_index=registrant.nik_index).exists():
-            return group
-    return ""
-
-
 def priority_case_sql(wave: "Wave", registrant_alias: str = "r") -> tuple[str, list[Any]]:
-    """The same rule as `priority_for`, as one SQL CASE over a registrant row."""
+    """The wave's priority group of a registrant row, as one SQL CASE (joining, the lists' refresh)."""
     if not wave.priority_order:
         return "''", []
     whens: list[str] = []

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from django.db import transaction
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.crypto import blind_index_many
 from prakerja.common.errors import ValidationFailed
@@ -90,7 +90,7 @@ def priority_list_import(
     rows_read = rows_added = 0
     reasons: Counter[str] = Counter()
     rejected_lines: list[int] = []
-    now = timezone.now()
+    now = clock.now()
     niks: list[str] = []
 
     def flush() -> None:
@@ -115,7 +115,7 @@ def priority_list_import(
 
     # One transaction, unlike the exclusion lists: priority lists are small enough, and a draw
     # must never read a list half imported.
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         reader = csv.reader(stream, delimiter=delimiter)
         try:
             for row in reader:

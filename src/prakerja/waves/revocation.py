@@ -10,9 +10,9 @@ from typing import cast
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from prakerja.audit.models import AuditEvent
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.sqlsets import value_rows
 from prakerja.common.timeutil import WIB
@@ -41,7 +41,7 @@ def _due(now: datetime.datetime) -> QuerySet[Participant]:
 
 def participants_revoke_due(*, actor: Actor, now: datetime.datetime | None = None) -> int:
     """Revoke every participant whose window closed without a purchase; returns how many."""
-    now = now or timezone.now()
+    now = now or clock.now()
     revoked = 0
     after = 0
     while True:
@@ -59,6 +59,8 @@ def revoke_key(participant_id: int) -> str:
 
 
 def _revoke_chunk(ids: list[int], *, now: datetime.datetime, actor: Actor) -> int:
+    """Revoke the participants among `ids` whose window has passed. Unit of work: one transaction
+    per chunk (locked in id order and filtered again, balances to the treasury, NIKs blocked)."""
     with transaction.atomic():
         # Lock in id order and filter again: a purchase committed meanwhile saves the participant.
         rows = list(
@@ -136,7 +138,7 @@ def _revoke_chunk(ids: list[int], *, now: datetime.datetime, actor: Actor) -> in
 def purchase_reminders_queue(*, today: datetime.date | None = None) -> int:
     """Queue the reminders due today: 7, 3 and 1 days before each active participant's deadline,
     for those who have bought nothing yet. Each reminder is queued once, however often this runs."""
-    today = today or timezone.localdate(timezone=WIB)
+    today = today or clock.today()
     queued = 0
     adapt = connection.ops.adapt_datetimefield_value
     for days in REMINDER_DAYS:

@@ -16,8 +16,8 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.errors import Conflict, ValidationFailed
 from prakerja.common.sqlsets import pair_rows, value_rows
@@ -171,7 +171,7 @@ def _draw_and_record(*, wave_id: int, seed: str, actor: Actor) -> None:
             ineligible.setdefault(reason, []).append(application_id)
         _record_outcomes(chosen, ineligible)
         laps.lap("outcomes")
-        now = timezone.now()
+        now = clock.now()
         _insert_participants(wave, chosen, selected_at=now, deadline=_deadline(now, scheme))
         laps.lap("participants")
         wave.seed = seed
@@ -265,7 +265,7 @@ def _facts_reader(wave: Wave) -> Facts:
     verification layers the wave requires are read again now, whatever they were at joining; and
     how many of the family were drawn before."""
     scheme = wave.scheme
-    today = timezone.localdate(timezone=WIB)
+    today = clock.today()
     try:
         born_by = today.replace(year=today.year - scheme.min_age_years)
     except ValueError:  # 29 February

@@ -2,8 +2,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db.models import TextChoices
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.errors import NotFound
 from prakerja.common.timeutil import WIB
 from prakerja.waves.models import ProgramScheme
@@ -69,11 +69,11 @@ def participant_card(registrant_id: int) -> ParticipantCard | None:
     waiting = (
         participant.status == ParticipantStatus.ACTIVE and participant.first_purchase_at is None
     )
-    over = waiting and timezone.now() > participant.purchase_deadline
+    over = waiting and clock.now() > participant.purchase_deadline
     days_left = None
     if waiting and not over:
         last_day = participant.purchase_deadline.astimezone(WIB).date()
-        days_left = (last_day - timezone.localdate(timezone=WIB)).days
+        days_left = (last_day - clock.today()).days
     return ParticipantCard(
         participant=participant, balance_idr=balance, days_left=days_left, window_over=over
     )

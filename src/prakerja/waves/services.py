@@ -168,7 +168,7 @@ def wave_create(
         problems["verification"] = "CHOICE_INVALID"
     if problems:
         raise ValidationFailed(details=problems)
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         last = Wave.objects.select_for_update().order_by("-number").values_list("number", flat=True)
         wave = Wave.objects.create(
             number=(last.first() or 0) + 1,
@@ -200,7 +200,7 @@ def wave_open(*, wave: Wave, seed_commitment: str, actor: Actor) -> Wave:
     if not re.fullmatch(r"[0-9a-f]{64}", seed_commitment):
         raise ValidationFailed(details={"seed_commitment": "SHA256_HEX_REQUIRED"})
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             wave = Wave.objects.select_for_update().get(pk=wave.pk)
             wave.seed_commitment = seed_commitment
             _move(wave, WaveStatus.OPEN, actor=actor, details={"commitment": seed_commitment})
@@ -219,7 +219,7 @@ def _queue_carry_over(wave: Wave) -> None:
 
 def wave_announce(*, wave: Wave, actor: Actor) -> Wave:
     """Publish a drawn and fully credited wave: its inputs and result become public."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         wave = Wave.objects.select_for_update().get(pk=wave.pk)
         if wave.status == WaveStatus.SELECTED and wave.credited_at is None:
             raise WaveNotCredited(details={"wave": wave.number})
@@ -228,7 +228,7 @@ def wave_announce(*, wave: Wave, actor: Actor) -> Wave:
 
 
 def wave_close(*, wave: Wave, actor: Actor) -> Wave:
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         wave = Wave.objects.select_for_update().get(pk=wave.pk)
         _move(wave, WaveStatus.CLOSED, actor=actor)
     return wave
@@ -247,7 +247,7 @@ def wave_postpone(
         raise ValidationFailed(details={"closes_at": "CLOSES_BEFORE_OPENS"})
     if not reason.strip():
         raise ValidationFailed(details={"reason": "REQUIRED"})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         wave = Wave.objects.select_for_update().get(pk=wave.pk)
         wave.opens_at, wave.closes_at = opens_at, closes_at
         _move(
@@ -267,7 +267,7 @@ def wave_postpone(
 def wave_cancel(*, wave: Wave, reason: str, actor: Actor) -> Wave:
     if not reason.strip():
         raise ValidationFailed(details={"reason": "REQUIRED"})
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         wave = Wave.objects.select_for_update().get(pk=wave.pk)
         _move(wave, WaveStatus.CANCELLED, actor=actor, details={"reason": reason})
         _queue_applicant_notice(wave, "cancelled")
@@ -323,7 +323,7 @@ def wave_join(*, wave: Wave, registrant: "Registrant", actor: Actor) -> WaveAppl
     # Imported here: join_bulk uses this module's errors and layer rules.
     from prakerja.waves.join_bulk import wave_applications_join
 
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         (answer,) = wave_applications_join(wave=wave, registrant_ids=[registrant.pk], actor=actor)
     if isinstance(answer, Refused):
         raise answer.error

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
+from prakerja.common import clock
 from prakerja.common.timeutil import WIB
 from prakerja.integrations.http_client import HttpClient
 from prakerja.partners.signing import signed_headers
@@ -94,7 +95,7 @@ class PartnerApiClient(HttpClient):
         body = {
             "percent": percent,
             "sessions_attended": sessions_attended,
-            "reported_at": (reported_at or datetime.now(WIB)).isoformat(),
+            "reported_at": (reported_at or clock.now().astimezone(WIB)).isoformat(),
         }
         return self.call("POST", f"/orders/{order_id}/progress", body, request_id)
 
@@ -111,7 +112,7 @@ class PartnerApiClient(HttpClient):
         """Report a redeemed order completed with its score and certificate; `completed_at`
         defaults to now."""
         body = {
-            "completed_at": (completed_at or datetime.now(WIB)).isoformat(),
+            "completed_at": (completed_at or clock.now().astimezone(WIB)).isoformat(),
             "final_score": final_score,
             "certificate_number": certificate_number,
             "certificate_url": certificate_url,
@@ -142,7 +143,7 @@ class PartnerApiClient(HttpClient):
                 method=request.method,
                 path_with_query=request.url.raw_path.decode("ascii"),
                 body=body,
-                timestamp=datetime.now(WIB).isoformat(timespec="seconds"),
+                timestamp=clock.now().astimezone(WIB).isoformat(timespec="seconds"),
                 external_id=external_id or new_external_id(),
             )
         )

@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from prakerja.common import clock
 from prakerja.common.timeutil import WIB, format_wib
 from prakerja.integrations.platform.client import ApiAnswer, PartnerApiClient, new_external_id
 
@@ -131,7 +132,7 @@ class StepFailed(Exception):
 
 
 def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds")
+    return clock.now().isoformat(timespec="milliseconds")
 
 
 def _error_of(step: str, answer: ApiAnswer) -> str:
@@ -204,14 +205,14 @@ class Learner:
                 order_id,
                 percent=percent,
                 sessions_attended=sessions_for(percent) if sessions is None else sessions,
-                reported_at=datetime.datetime.now(WIB),
+                reported_at=clock.now().astimezone(WIB),
             )
 
     def complete(self, order_id: int, base_url: str, final_score: int = FINAL_SCORE) -> ApiAnswer:
         """Report completion with a certificate served by this sandbox; keeps the certificate
         when the system accepts it."""
         number = certificate_number(order_id)
-        completed_at = datetime.datetime.now(WIB)
+        completed_at = clock.now().astimezone(WIB)
         with self._client() as client:
             answer = client.order_completion(
                 order_id,
@@ -322,7 +323,7 @@ class Learner:
         moments: list[datetime.datetime] = []
 
         def completion() -> tuple[str, dict[str, Any]]:
-            moments.append(datetime.datetime.now(WIB))
+            moments.append(clock.now().astimezone(WIB))
             return f"/orders/{order_id}/completion", {
                 "completed_at": moments[-1].isoformat(),
                 "final_score": FINAL_SCORE,
@@ -376,7 +377,7 @@ def _progress(order_id: int, percent: int) -> Callable[[], tuple[str, dict[str, 
         return f"/orders/{order_id}/progress", {
             "percent": percent,
             "sessions_attended": sessions_for(percent),
-            "reported_at": datetime.datetime.now(WIB).isoformat(),
+            "reported_at": clock.now().astimezone(WIB).isoformat(),
         }
 
     return request

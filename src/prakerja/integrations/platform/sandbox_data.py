@@ -32,26 +32,28 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from prakerja.audit.services import audit_record
 from prakerja.catalog.models import Training, TrainingStatus
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.crypto import blind_index, encrypt
 from prakerja.common.money import format_rupiah
+from prakerja.common.refusals import Refused
+from prakerja.orders.chunks import raise_refusal
+from prakerja.orders.purchase import orders_purchase_bulk
 from prakerja.orders.selectors import iso_wib
-from prakerja.orders.services import balance_lapsed, order_purchase, participant_ref
+from prakerja.orders.services import balance_lapsed, participant_ref
 from prakerja.orders.vouchers import voucher_code_format
 from prakerja.partners.models import Partner, PartnerKind, PartnerStatus
 from prakerja.registration.models import Registrant
 from prakerja.registration.nik import make_nik
 from prakerja.waves.crediting import wave_credit_chunk
+from prakerja.waves.join_bulk import wave_applications_record
 from prakerja.waves.lottery import commitment
-from prakerja.waves.models import Participant, Wave, WaveApplication, WaveStatus
-from prakerja.waves.priorities import priority_for
+from prakerja.waves.models import Participant, Wave, WaveStatus
 from prakerja.waves.selection import wave_select
 from prakerja.waves.selectors import scheme_active
-from prakerja.waves.services import layers_missing_for
 
 MAX_N = 500
 EMAIL_DOMAIN = "sandbox.prakerja.test"  # .test is reserved: nothing is ever delivered there
@@ -109,7 +111,7 @@ def sandbox_vouchers_issue(*, platform_code: str, n: int, actor: Actor) -> Sandb
                 f"{format_rupiah(scheme.training_balance_idr)} covers: publish one and have it "
                 "approved first"
             )
-        now = timezone.now()
+        now = clock.now()
         if balance_lapsed(scheme, now):
             raise SandboxDataRefused(
                 f"the active scheme {scheme.code}'s training balances lapsed after "
@@ -117,14 +119,22 @@ def sandbox_vouchers_issue(*, platform_code: str, n: int, actor: Actor) -> Sandb
                 "balance expiry date on the scheme (admin) first"
             )
         participants = _drawn(_registrants(n, now), now=now, actor=actor)
+        bought = orders_purchase_bulk(
+            purchases=[
+                (participant.pk, trainings[number % len(trainings)].pk)
+                for number, participant in enumerate(participants)
+            ],
+            actor=actor,
+        )
+        raise_refusal(bought.refused)
         vouchers = []
         for number, participant in enumerate(participants):
             training = trainings[number % len(trainings)]
-            order = order_purchase(participant=participant, training=training, actor=actor)
+            order = bought.orders[number]
             vouchers.append(
                 SandboxVoucher(
                     voucher_code=voucher_code_format(order.voucher_code),
-                    order_id=order.pk,
+                    order_id=order.order_id,
                     training_external_id=training.external_id,
                     price_idr=order.price_idr,
                     participant_ref=participant_ref(platform=platform, participant=participant),
@@ -206,23 +216,12 @@ def _wave_of_its_own(*, quota: int, seed: str, now: datetime.datetime, actor: Ac
 
 
 def _applied(wave: Wave, people: list[Registrant], *, actor: Actor) -> None:
-    """One application each, as `wave_join` writes it (the people are new, so none was a
-    participant nor is blocked; every layer passed; the wave has no priority groups)."""
-    missing = [r.pk for r in people if layers_missing_for(wave, r)]
-    assert not missing, f"synthetic registrants {missing} are not verified"
-    applications = WaveApplication.objects.bulk_create(
-        WaveApplication(
-            wave=wave, registrant=r, province_code=r.province_code, priority=priority_for(wave, r)
-        )
-        for r in people
+    """One application each, by the join rules (the people are new and verified: none refused)."""
+    answers = wave_applications_record(
+        wave=wave, registrant_ids=[r.pk for r in people], actor=actor
     )
-    for application in applications:
-        audit_record(
-            actor=actor,
-            event_type="wave.applied",
-            subject=application,
-            details={"wave": wave.number, "sandbox_data": True},
-        )
+    refused = [answer for answer in answers if isinstance(answer, Refused)]
+    assert not refused, f"synthetic registrants refused: {refused}"
 
 
 def _freed_quota_given_back(wave: Wave, *, actor: Actor) -> None:

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from prakerja.common.timeutil import WIB
+from prakerja.common import clock
 from prakerja.integrations.population.inprocess import InProcessPopulationRegistry
 from prakerja.integrations.population.synthetic import (
     REFERENCE_DATE,
@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def today() -> datetime.date:
-    return datetime.datetime.now(tz=WIB).date()
+    return clock.today()
 
 
 def default_store_path(

@@ -15,12 +15,12 @@ import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from pathlib import Path
 
 from prakerja.integrations.population import RegistryRecord
-from prakerja.registration import nik, regions
+from prakerja.registration import nik, regions, rules
 
 # Ages are counted on the day the 2020 program opened, so the same people stay adults or minors
 # whatever day the generator runs.
@@ -127,31 +127,18 @@ THREE_PART_NAME_SHARE = 0.12
 
 
 @dataclass(frozen=True)
-class Person:
-    nik: str
-    kk_number: str
-    full_name: str
-    birth_date: datetime.date
-    sex: str  # "M" | "F"
-    regency_code: str  # dotted, e.g. "32.01"
-    deceased: bool
+class Person(RegistryRecord):
     face_ok: bool
 
     def record(self) -> RegistryRecord:
         """What the registry discloses: everything except its own photo comparison."""
-        return RegistryRecord(
-            nik=self.nik,
-            kk_number=self.kk_number,
-            full_name=self.full_name,
-            birth_date=self.birth_date,
-            sex=self.sex,
-            regency_code=self.regency_code,
-            deceased=self.deceased,
-        )
+        return RegistryRecord(**{f.name: getattr(self, f.name) for f in fields(RegistryRecord)})
 
 
 def age_on(birth_date: datetime.date, day: datetime.date = REFERENCE_DATE) -> int:
-    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+    """The program's age rule (registration/rules.py), on the population's reference day unless
+    told another."""
+    return rules.age_on(birth_date, day)
 
 
 def birth_dates_for_ages(

@@ -27,10 +27,9 @@ import httpx
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
-from prakerja.common.timeutil import WIB
 from prakerja.config.celery import app as celery_app
 from prakerja.incentives.institutions import INSTITUTIONS
 from prakerja.incentives.models import (
@@ -76,7 +75,7 @@ INS = TransferInstruction._meta.db_table
 
 def run(n: int, log: Callable[[str], None]) -> BenchResult:
     broker = _broker(log)
-    today = timezone.localdate(timezone=WIB)
+    today = clock.today()
     with stopwatch() as setup:
         scheme = _scheme_spendable()
         ProgramScheme.objects.filter(pk=scheme.pk).update(daily_disbursement_capacity=n)
@@ -200,7 +199,7 @@ def _accounts_and_entitlements(
     accrued in the ledger by one posting per participant."""
     log(f"setup: {len(participants)} verified accounts, {n} due incentives")
     codes = list(institutions)
-    now = timezone.now()
+    now = clock.now()
     with transaction.atomic():
         PaymentAccount.objects.bulk_create(
             [

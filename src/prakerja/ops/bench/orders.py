@@ -23,13 +23,12 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from django.db import connection, connections, transaction
-from django.utils import timezone
 
 from prakerja.audit.models import AuditEvent
 from prakerja.catalog.demo import demo_catalog_seed
 from prakerja.catalog.models import Training, TrainingStatus
+from prakerja.common import clock
 from prakerja.common.actors import Actor
-from prakerja.common.timeutil import WIB
 from prakerja.ledger.models import AccountKind, Balance, Leg, Transaction
 from prakerja.ledger.selectors import ledger_integrity_report
 from prakerja.ledger.services import (
@@ -155,7 +154,7 @@ def run(n: int, log: Callable[[str], None], workers: int | None = None) -> Bench
 
 def _scheme_spendable() -> ProgramScheme:
     scheme = scheme_active()
-    today = timezone.localdate(timezone=WIB)
+    today = clock.today()
     if scheme.balance_expiry_date < today:
         ProgramScheme.objects.filter(pk=scheme.pk).update(
             balance_expiry_date=today + datetime.timedelta(days=365)
@@ -168,7 +167,7 @@ def _participants(
     count: int, scheme: ProgramScheme, actor: Actor, log: Callable[[str], None]
 ) -> list[int]:
     """`count` credited participants of one announced wave; their ids."""
-    now = timezone.now()
+    now = clock.now()
     log(f"setup: {count} participants with registrants and applications")
     wave = Wave.objects.create(
         number=1,
@@ -371,7 +370,7 @@ def _complete_chunk(task: tuple[int, list[Purchased]]) -> None:
     platform_id, chunk = task
     platform = Partner.objects.get(pk=platform_id)
     rng = random.Random(DATA_SEED + chunk[0].order_id)
-    completed_at = timezone.now()
+    completed_at = clock.now()
     items: list[Completion] = [
         (
             o.order_id,

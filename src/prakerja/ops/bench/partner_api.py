@@ -22,7 +22,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +32,7 @@ from django.db import connection
 from prakerja.catalog.demo import TOPICS
 from prakerja.catalog.flags import near_duplicates_check_due
 from prakerja.catalog.models import Training
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.common.timeutil import WIB
 from prakerja.ops.bench import BenchResult
@@ -194,7 +194,7 @@ class _Caller:
                                 method="PUT",
                                 path_with_query=request.url.raw_path.decode("ascii"),
                                 body=body,
-                                timestamp=datetime.now(WIB).isoformat(timespec="seconds"),
+                                timestamp=clock.now().astimezone(WIB).isoformat(timespec="seconds"),
                                 external_id=key_prefix + ids[i],
                             )
                         )
@@ -212,12 +212,12 @@ class _Caller:
             thread.start()
         ready.wait()
         started = time.perf_counter()
-        with stopwatch() as clock:
+        with stopwatch() as watch:
             for thread in threads:
                 thread.join()
         if failures:
             raise RuntimeError(f"client failed: {failures[0]!r}") from failures[0]
-        total = _Run(clock.seconds, started=started)
+        total = _Run(watch.seconds, started=started)
         for result in results:
             total.statuses.update(result.statuses)
             total.latencies.extend(result.latencies)

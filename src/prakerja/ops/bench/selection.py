@@ -28,8 +28,8 @@ from itertools import islice
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
-from django.utils import timezone
 
+from prakerja.common import clock
 from prakerja.common.actors import Actor
 from prakerja.ledger.models import Account, AccountKind, Balance, Leg, Transaction
 from prakerja.ledger.selectors import ledger_integrity_report
@@ -102,7 +102,7 @@ def run(n: int, log: Callable[[str], None], quota: int | None = None) -> BenchRe
 
 
 def _wave_opened(quota: int, actor: Actor) -> Wave:
-    now = timezone.now()
+    now = clock.now()
     population = _province_population()
     small = sorted(population, key=lambda code: population[code])
     wave = wave_create(
@@ -220,7 +220,7 @@ def _excluded_rows(n: int, first_registrant: int) -> Iterator[Row]:
 
 def _load(n: int, wave_id: int, log: Callable[[str], None]) -> None:
     first_registrant, first_application = _next_id(REG), _next_id(APPS)
-    now = timezone.now()
+    now = clock.now()
     with _maintenance_memory():
         with _timed(log, "registrants"), _unindexed(REG, rebuild=SELECTION_READS.search):
             rows = _registrant_rows(n, first_registrant)
@@ -491,7 +491,7 @@ def _limit_ledger(ranked: list[int], *, amount: int, scheme: str) -> float:
         .values_list("pk", flat=True)[: len(ranked)]
     )
     _create_limit_tables()
-    now = timezone.now()
+    now = clock.now()
     with stopwatch() as watch, transaction.atomic(), connection.cursor() as cursor:
         transactions = (
             (i, f"training-credit:{scheme}:{application}", "training_credit", "", "bench", now)

@@ -1,5 +1,5 @@
-"""The simulated calendar: the simulation travels this process's clock (time-machine patches
-`time.time` and `datetime.now` underneath Django's `timezone.now`) to each moment of 2020 it plays.
+"""The simulated calendar: the simulation sets the program's clock (common/clock.py) to each moment
+of 2020 it plays; the code it drives asks that clock for the time, so nothing global is patched.
 
 Work the simulation queues for Celery carries the moment it was queued in a message header, and a
 worker runs that task at that moment: a credit or a transfer result recorded by a worker carries the
@@ -10,31 +10,30 @@ run on the real clock.
 import datetime
 from typing import Any
 
-import time_machine
+from prakerja.common import clock
 
 HEADER = "prakerja_clock"
 
-_traveller: Any = None  # time_machine.travel while the simulation holds the clock
-_task_travellers: dict[str, Any] = {}
+_travelling = False  # this process's clock is the simulation's (not a task's moment)
+_task_moments: set[str] = set()
 
 
 def travel_to(moment: datetime.datetime) -> None:
     """Set this process's clock to `moment` (aware); it ticks on from there."""
-    global _traveller
-    stop()
-    _traveller = time_machine.travel(moment, tick=True)
-    _traveller.start()
+    global _travelling
+    clock.set_to(moment)
+    _travelling = True
 
 
 def stop() -> None:
-    global _traveller
-    if _traveller is not None:
-        _traveller.stop()
-        _traveller = None
+    global _travelling
+    if _travelling:
+        clock.set_to(None)
+        _travelling = False
 
 
 def is_travelling() -> bool:
-    return _traveller is not None
+    return _travelling
 
 
 def connect_task_signals() -> None:
@@ -46,22 +45,19 @@ def connect_task_signals() -> None:
 
 
 def _stamp(headers: dict[str, Any] | None = None, **_: Any) -> None:
-    if _traveller is not None and headers is not None:
-        from django.utils import timezone
-
-        headers[HEADER] = timezone.now().isoformat()
+    if _travelling and headers is not None:
+        headers[HEADER] = clock.now().isoformat()
 
 
 def _enter(task_id: str = "", task: Any = None, **_: Any) -> None:
     stamp = getattr(task.request, HEADER, None) if task is not None else None
-    if not stamp or _traveller is not None:  # eager tasks run on the caller's clock already
+    if not stamp or _travelling:  # eager tasks run on the caller's clock already
         return
-    traveller = time_machine.travel(datetime.datetime.fromisoformat(stamp), tick=True)
-    traveller.start()
-    _task_travellers[task_id] = traveller
+    clock.set_to(datetime.datetime.fromisoformat(stamp))
+    _task_moments.add(task_id)
 
 
 def _leave(task_id: str = "", **_: Any) -> None:
-    traveller = _task_travellers.pop(task_id, None)
-    if traveller is not None:
-        traveller.stop()
+    if task_id in _task_moments:
+        _task_moments.discard(task_id)
+        clock.set_to(None)

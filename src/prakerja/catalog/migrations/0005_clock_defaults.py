@@ -1,0 +1,36 @@
+"""Model defaults read the program's clock (prakerja.common.clock.now), so the simulation sets
+one clock instead of patching time. A callable default never reaches the database: the state
+changes, the tables do not (SQLite would otherwise rebuild each table for nothing)."""
+
+from django.db import migrations, models
+
+import prakerja.common.clock
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("catalog", "0004_training_near_duplicate_checked"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="institution",
+                    name="created_at",
+                    field=models.DateTimeField(default=prakerja.common.clock.now),
+                ),
+                migrations.AlterField(
+                    model_name="training",
+                    name="created_at",
+                    field=models.DateTimeField(default=prakerja.common.clock.now),
+                ),
+                migrations.AlterField(
+                    model_name="training",
+                    name="updated_at",
+                    field=models.DateTimeField(default=prakerja.common.clock.now),
+                ),
+            ],
+            database_operations=[],
+        ),
+    ]

@@ -1,0 +1,36 @@
+"""Model defaults read the program's clock (prakerja.common.clock.now), so the simulation sets
+one clock instead of patching time. A callable default never reaches the database: the state
+changes, the tables do not (SQLite would otherwise rebuild each table for nothing)."""
+
+from django.db import migrations, models
+
+import prakerja.common.clock
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("waves", "0008_scheme_transfers_and_surveys"),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.AlterField(
+                    model_name="wave",
+                    name="created_at",
+                    field=models.DateTimeField(default=prakerja.common.clock.now, editable=False),
+                ),
+                migrations.AlterField(
+                    model_name="lifetimeblock",
+                    name="created_at",
+                    field=models.DateTimeField(default=prakerja.common.clock.now),
+                ),
+                migrations.AlterField(
+                    model_name="priorityentry",
+                    name="imported_at",
+                    field=models.DateTimeField(default=prakerja.common.clock.now),
+                ),
+            ],
+            database_operations=[],
+        ),
+    ]
