@@ -15,7 +15,7 @@ from django.utils import translation
 
 from prakerja.common.actors import Actor
 from prakerja.common.timeutil import WIB
-from prakerja.console.lookup import participant_timeline
+from prakerja.console.timeline import participant_timeline
 from prakerja.grievances.models import Complaint
 from prakerja.grievances.services import complaint_file
 from prakerja.incentives.models import (

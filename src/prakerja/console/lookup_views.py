@@ -24,23 +24,22 @@ from prakerja.common.errors import ApplicationError
 from prakerja.common.form_text import one_line_text
 from prakerja.console import masking
 from prakerja.console.access import operator_required
-from prakerja.console.lookup import (
-    ACCOUNT_STATUSES,
-    ENTITLEMENT_STATUSES,
-    ORDER_STATUSES,
-    PARTICIPANT_STATUSES,
-    RESULT_LABELS,
-    KeyKind,
-    Timeline,
-    label,
-    participant_timeline,
-    registrants_find,
-)
+from prakerja.console.lookup import KeyKind, registrants_find
 from prakerja.console.lookup_audit import (
     UNMASKABLE_FIELDS,
     participant_lookup_record,
     participant_unmask,
     participant_view_record,
+)
+from prakerja.console.timeline import (
+    ACCOUNT_STATUSES,
+    ENTITLEMENT_STATUSES,
+    ORDER_STATUSES,
+    PARTICIPANT_STATUSES,
+    RESULT_LABELS,
+    Timeline,
+    label,
+    participant_timeline,
 )
 from prakerja.incentives.console import reason_label
 from prakerja.registration.models import LAYER_ORDER, Registrant

@@ -42,7 +42,7 @@ from prakerja.ledger.services import account_get_or_create
 from prakerja.ops.bench.processes import child_env, free_port, started
 from prakerja.ops.processes import wait_until_up
 from prakerja.partners.models import Partner, PartnerKind
-from prakerja.simulation import days, sim_time
+from prakerja.simulation import days, days_money, sim_time
 from prakerja.simulation import figures as F
 from prakerja.simulation.fates import FateBook
 from prakerja.simulation.fates import Training as FateTraining
@@ -150,15 +150,15 @@ def _play(world: days.World, day: datetime.date, bank_urls: dict[str, str]) -> N
     with world.timed("daily jobs"):
         days.daily_jobs()
     with world.timed("marketplace"):
-        days.marketplace(world, day)
+        days_money.marketplace(world, day)
     with world.timed("accounts"):
-        days.accounts(world, day)
+        days_money.accounts(world, day)
     with world.timed("surveys"):
-        days.surveys(world, day)
+        days_money.surveys(world, day)
     with world.timed("housekeeping"):
         days.autovacuum_stand_in()
     with world.timed("disbursement"):
-        days.disbursement(world, day)
+        days_money.disbursement(world, day)
 
 
 def _environ_restore(name: str, value: str | None) -> None:
